@@ -1,0 +1,59 @@
+"""The aiohttp application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+import kiosk
+from edge_server import pages, ws_audio, ws_captions
+from edge_server.keys import ROOMS, SETTINGS, SOCKETS, OpenSockets
+from edge_server.rooms import RecognizerFactory, RoomRegistry
+from edge_server.settings import ServerSettings
+
+log = logging.getLogger(__name__)
+
+
+async def _rooms_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    registry = app[ROOMS]
+    registry.load_existing()
+    ticker = asyncio.create_task(registry.tick_status(), name="status-ticker")
+    yield
+    ticker.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await ticker
+    await registry.close()
+
+
+async def _close_sockets(app: web.Application) -> None:
+    for ws in app[SOCKETS].snapshot():
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await ws.close(code=1001, message=b"server shutting down")
+
+
+def create_app(
+    settings: ServerSettings, recognizer_factory: RecognizerFactory | None = None
+) -> web.Application:
+    """Build the application: routes, rooms, background tasks and shutdown behaviour."""
+    app = web.Application()
+    app[SETTINGS] = settings
+    app[ROOMS] = RoomRegistry(settings, recognizer_factory)
+    app[SOCKETS] = OpenSockets()
+    app.cleanup_ctx.append(_rooms_lifecycle)
+    app.on_shutdown.append(_close_sockets)
+    app.add_routes(
+        [
+            web.get("/", pages.index),
+            web.get("/healthz", pages.healthz),
+            web.get("/kiosk/{room}", pages.kiosk_page),
+            web.get(r"/rooms/{room}/transcript.{fmt:txt|srt|vtt|jsonl}", pages.transcript_export),
+            web.get("/ws/audio/{room}", ws_audio.audio_uplink),
+            web.get("/ws/captions/{room}", ws_captions.captions),
+            web.static("/static", kiosk.WEB_ROOT),
+        ]
+    )
+    return app

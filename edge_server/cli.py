@@ -1,0 +1,119 @@
+"""``edge-server``: run the caption server, or follow a room's captions in a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+from edge_server import __version__
+from edge_server.settings import SettingsError, load_settings
+
+
+def _log_format() -> str:
+    # journald adds its own timestamps.
+    if os.environ.get("JOURNAL_STREAM"):
+        return "%(levelname)s %(name)s: %(message)s"
+    return "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(
+        prog="edge-server", description="Live captions for conference rooms: the room server."
+    )
+    parser.add_argument("--version", action="version", version=f"edge-server {__version__}")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
+    sub = parser.add_subparsers(dest="command")
+    serve = sub.add_parser("serve", help="run the server (the default command)")
+    _add_serve_arguments(serve)
+    follow = sub.add_parser("follow", help="print a room's captions as they arrive")
+    follow.add_argument("room", help="room name")
+    follow.add_argument("--server", default="http://127.0.0.1:8080", help="server URL")
+    follow.add_argument("--backlog", type=int, default=10, help="recent finals to show first")
+    return parser
+
+
+def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="TOML file with settings and [rooms.NAME]")
+    parser.add_argument("--host", help="listen address (default 127.0.0.1; env EDGE_SERVER_HOST)")
+    parser.add_argument("--port", type=int, help="TCP port (default 8080; env EDGE_SERVER_PORT)")
+    parser.add_argument(
+        "--state-dir", type=Path, help="where transcripts live (env EDGE_SERVER_STATE_DIR)"
+    )
+    parser.add_argument("--source-lang", help="default spoken language (default en-US)")
+    parser.add_argument("--targets", help="default translation languages, comma-separated")
+    parser.add_argument(
+        "--no-fsync", action="store_true", help="do not fsync transcripts (tests, tmpfs)"
+    )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from edge_server.app import create_app
+
+    try:
+        settings = load_settings(
+            config_file=args.config,
+            overrides={
+                "host": args.host,
+                "port": args.port,
+                "state_dir": args.state_dir,
+                "source_lang": args.source_lang,
+                "targets": args.targets,
+                "fsync": False if args.no_fsync else None,
+            },
+        )
+    except SettingsError as exc:
+        print(f"edge-server: configuration error: {exc}", file=sys.stderr)
+        return 2
+    log = logging.getLogger("edge_server")
+    log.info(
+        "edge-server %s on http://%s:%d, state in %s, default engine %s",
+        __version__,
+        settings.host,
+        settings.port,
+        settings.state_dir.resolve(),
+        settings.default_room.engine,
+    )
+    try:
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"edge-server: cannot create state dir {settings.state_dir}: {exc}", file=sys.stderr)
+        return 2
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        access_log=None,
+        shutdown_timeout=10.0,
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``edge-server``."""
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+        argv = ["serve", *argv]
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format=_log_format())
+    if args.command == "follow":
+        from edge_server.follow import follow
+
+        try:
+            asyncio.run(follow(args.server, args.room, args.backlog))
+        except KeyboardInterrupt:
+            return 0
+        return 0
+    return _serve(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

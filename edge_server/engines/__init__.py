@@ -1,0 +1,1 @@
+"""Speech engines behind three small interfaces: recognizer, translator, synthesizer."""

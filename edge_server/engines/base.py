@@ -1,0 +1,83 @@
+"""The engine interfaces the room pipeline speaks to.
+
+A room never imports an engine module directly: it receives a :class:`Recognizer` (and,
+optionally, a :class:`Translator` and a :class:`Synthesizer`) built from its settings, so engines
+can be swapped per room and the room logic can be tested with any implementation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class EngineError(RuntimeError):
+    """An engine failed in a way the room should report (and may recover from)."""
+
+
+class UnsupportedLanguage(EngineError):
+    """The engine cannot handle the requested language."""
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """One recognizer result, times in seconds from the start of its stream."""
+
+    text: str
+    is_final: bool
+    start: float
+    end: float
+    language: str
+
+
+class RecognizerStream(Protocol):
+    """One continuous stream of audio into a recognizer (one audio connection)."""
+
+    async def send_audio(self, pcm: bytes) -> None:
+        """Feed 16 kHz mono s16le audio; waits while the engine is behind (back-pressure)."""
+
+    async def finish(self) -> None:
+        """End of audio: the utterance in progress is finalized, then :meth:`results` ends."""
+
+    def results(self) -> AsyncIterator[Hypothesis]:
+        """Partials and finals in order; ends after :meth:`finish` or raises EngineError."""
+        ...
+
+
+class Recognizer(Protocol):
+    """A streaming speech-to-text engine for one room."""
+
+    name: str
+    """Short engine name shown on screens and in /healthz (``"pocketsphinx"``)."""
+
+    def supported_languages(self) -> frozenset[str] | None:
+        """Languages it accepts, or None when it accepts any valid code."""
+        ...
+
+    async def open_stream(self, language: str) -> RecognizerStream:
+        """Start a stream in ``language``; raises :class:`UnsupportedLanguage` or EngineError."""
+        ...
+
+    async def close(self) -> None:
+        """Release processes, threads and connections."""
+
+
+class Translator(Protocol):
+    """Translates finalized sentences."""
+
+    name: str
+
+    async def translate(self, text: str, source: str, targets: Sequence[str]) -> Mapping[str, str]:
+        """Translations of ``text`` for each target; a target that failed is absent."""
+        ...
+
+
+class Synthesizer(Protocol):
+    """Turns text into 16 kHz mono s16le speech."""
+
+    name: str
+
+    def synthesize(self, text: str, language: str) -> AsyncIterator[bytes]:
+        """PCM chunks as they are produced."""
+        ...

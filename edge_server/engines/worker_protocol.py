@@ -1,0 +1,63 @@
+"""Framing between the server and a recognizer worker process (stdin/stdout pipes).
+
+Server to worker: binary records, a 1-byte kind and a 4-byte big-endian length, then the
+payload. Worker to server: one JSON object per line. Pure code, no I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+HEADER = struct.Struct(">cI")
+MAX_PAYLOAD = 1 << 20
+
+
+class Command(enum.Enum):
+    """What the server asks of the worker."""
+
+    START = b"S"
+    """Begin a stream; payload: JSON ``{"language": ...}``."""
+    AUDIO = b"A"
+    """Audio for the current stream; payload: s16le PCM."""
+    FINISH = b"F"
+    """End the current stream: finalize, then answer ``{"t": "finished"}``."""
+
+
+def encode_command(command: Command, payload: bytes = b"") -> bytes:
+    """One record for the worker's stdin."""
+    if len(payload) > MAX_PAYLOAD:
+        raise ValueError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
+    return HEADER.pack(command.value, len(payload)) + payload
+
+
+@dataclass(frozen=True)
+class DecodedCommand:
+    """A record read by the worker."""
+
+    command: Command
+    payload: bytes
+
+
+def decode_header(header: bytes) -> tuple[Command, int]:
+    """Split a 5-byte header into its command and payload length; ValueError when invalid."""
+    kind, length = HEADER.unpack(header)
+    if length > MAX_PAYLOAD:
+        raise ValueError(f"record length {length} exceeds {MAX_PAYLOAD}")
+    return Command(kind), length
+
+
+def encode_event(event: dict[str, Any]) -> bytes:
+    """One line for the worker's stdout."""
+    return json.dumps(event, separators=(",", ":")).encode() + b"\n"
+
+
+def decode_event(line: bytes) -> dict[str, Any]:
+    """Parse a worker stdout line; ValueError when it is not a JSON object with ``t``."""
+    obj = json.loads(line)
+    if not isinstance(obj, dict) or not isinstance(obj.get("t"), str):
+        raise ValueError(f"worker sent an unexpected line: {line[:80]!r}")
+    return obj

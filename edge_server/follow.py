@@ -1,0 +1,107 @@
+"""``edge-server follow ROOM``: print a room's captions in a terminal as they arrive.
+
+A caption subscriber like the kiosk page, for the tech lead's laptop and for the demo. Finals
+are printed one per line; on a terminal the current partial is shown on a line that updates.
+Reconnects by itself with backoff when the server goes away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from typing import Any, TextIO
+
+import websockets
+from websockets.asyncio.client import connect
+
+log = logging.getLogger(__name__)
+
+
+def captions_url(server: str, room: str, backlog: int, partials: bool) -> str:
+    """``http://host:port`` or ``ws://host:port`` plus room -> the captions WebSocket URL."""
+    base = server.rstrip("/")
+    if base.startswith("http://"):
+        base = "ws://" + base[len("http://") :]
+    elif base.startswith("https://"):
+        base = "wss://" + base[len("https://") :]
+    elif not base.startswith(("ws://", "wss://")):
+        base = "ws://" + base
+    return f"{base}/ws/captions/{room}?backlog={backlog}&partials={int(partials)}"
+
+
+def format_final(message: dict[str, Any]) -> str:
+    """``[  12.3s] text`` plus one indented line per translation."""
+    start = float(message.get("start", 0.0))
+    lines = [f"[{start:8.1f}s] {message.get('text', '')}"]
+    for lang, text in sorted(message.get("translations", {}).items()):
+        lines.append(f"{'':11}{lang}: {text}")
+    return "\n".join(lines)
+
+
+class CaptionPrinter:
+    """Writes finals (and, on a terminal, the current partial) to ``out``."""
+
+    def __init__(self, out: TextIO, show_partials: bool) -> None:
+        self.out = out
+        self.show_partials = show_partials
+        self._partial_shown = False
+        self.finals = 0
+
+    def _clear_partial(self) -> None:
+        if self._partial_shown:
+            self.out.write("\r\x1b[2K")
+            self._partial_shown = False
+
+    def handle(self, message: dict[str, Any]) -> None:
+        """Print what one caption message changes."""
+        kind = message.get("type")
+        if kind == "final":
+            self._clear_partial()
+            self.out.write(format_final(message) + "\n")
+            self.finals += 1
+        elif kind == "partial" and self.show_partials:
+            self._clear_partial()
+            text = str(message.get("text", ""))[-100:]
+            if text:
+                self.out.write(f"           … {text}")
+                self._partial_shown = True
+        elif kind == "status":
+            self._clear_partial()
+            self.out.write(
+                f"# room {message.get('room')}: engine {message.get('engine')}, "
+                f"audio {message.get('audio')}, translator {message.get('translator')}\n"
+            )
+        self.out.flush()
+
+
+async def follow(server: str, room: str, backlog: int, out: TextIO = sys.stdout) -> None:
+    """Print captions forever, reconnecting with backoff (1 s x 1.5, capped at 30 s)."""
+    partials = out.isatty()
+    printer = CaptionPrinter(out, show_partials=partials)
+    url = captions_url(server, room, backlog, partials)
+    delay = 1.0
+    while True:
+        try:
+            async with connect(url, open_timeout=10) as ws:
+                log.info("following %s", url)
+                delay = 1.0
+                async for raw in ws:
+                    try:
+                        message = json.loads(raw)
+                    except ValueError:
+                        log.warning("ignoring a message that is not JSON")
+                        continue
+                    if isinstance(message, dict):
+                        printer.handle(message)
+                # Only the first connection replays the backlog.
+                url = captions_url(server, room, 0, partials)
+        except websockets.exceptions.InvalidStatus as exc:
+            body = exc.response.body.decode(errors="replace") if exc.response.body else ""
+            raise SystemExit(f"server refused: HTTP {exc.response.status_code} {body}") from None
+        except (OSError, websockets.exceptions.WebSocketException, TimeoutError) as exc:
+            log.warning("captions connection lost (%s); retrying in %.0f s", exc, delay)
+        url = captions_url(server, room, 0, partials)
+        await asyncio.sleep(delay)
+        delay = min(delay * 1.5, 30.0)

@@ -1,0 +1,34 @@
+"""Typed keys for what the application stores (``app[ROOMS]``), and the open-socket registry."""
+
+from __future__ import annotations
+
+import weakref
+
+from aiohttp import web
+
+from edge_server.rooms import RoomRegistry
+from edge_server.settings import ServerSettings
+
+
+class OpenSockets:
+    """Every WebSocket the server has open, so shutdown can close them with a reason."""
+
+    def __init__(self) -> None:
+        self._sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+
+    def add(self, ws: web.WebSocketResponse) -> None:
+        """Track a socket."""
+        self._sockets.add(ws)
+
+    def discard(self, ws: web.WebSocketResponse) -> None:
+        """Stop tracking a socket."""
+        self._sockets.discard(ws)
+
+    def snapshot(self) -> list[web.WebSocketResponse]:
+        """The sockets open now."""
+        return list(self._sockets)
+
+
+SETTINGS = web.AppKey("settings", ServerSettings)
+ROOMS = web.AppKey("rooms", RoomRegistry)
+SOCKETS = web.AppKey("sockets", OpenSockets)

@@ -1,0 +1,99 @@
+"""The set of rooms: created on first use, reloaded from disk at start, closed at shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from edge_server.engines.base import Recognizer
+from edge_server.engines.pocketsphinx_decoder import DecoderOptions
+from edge_server.names import InvalidName, validate_room_name
+from edge_server.room import Room
+from edge_server.settings import RoomSettings, ServerSettings
+from edge_server.transcript import TranscriptStore
+
+log = logging.getLogger(__name__)
+
+RecognizerFactory = Callable[[str, RoomSettings, ServerSettings], Recognizer]
+STATUS_TICK_S = 1.0
+
+
+def default_recognizer_factory(name: str, room: RoomSettings, server: ServerSettings) -> Recognizer:
+    """The engine a room's settings ask for."""
+    if room.engine == "pocketsphinx":
+        from edge_server.engines.pocketsphinx_engine import PocketsphinxRecognizer
+
+        options = DecoderOptions(max_utterance_s=server.max_utterance_s)
+        return PocketsphinxRecognizer(label=f"room {name}", options=options)
+    raise ValueError(f"unknown engine {room.engine!r}")
+
+
+class RoomRegistry:
+    """All rooms of this server."""
+
+    def __init__(
+        self, settings: ServerSettings, recognizer_factory: RecognizerFactory | None = None
+    ) -> None:
+        self.settings = settings
+        self._factory = recognizer_factory or default_recognizer_factory
+        self.rooms: dict[str, Room] = {}
+
+    @property
+    def rooms_dir(self) -> Path:
+        """``{state_dir}/rooms``."""
+        return self.settings.state_dir / "rooms"
+
+    def get(self, name: str) -> Room:
+        """The room called ``name``, created (and its transcript loaded) on first use.
+
+        Raises :class:`InvalidName` for a name that breaks the rules.
+        """
+        room = self.rooms.get(name)
+        if room is not None:
+            return room
+        validate_room_name(name)
+        room_settings = self.settings.room(name)
+        store = TranscriptStore(
+            self.rooms_dir / name / "transcript.jsonl",
+            backlog_size=self.settings.backlog_max,
+            fsync=self.settings.fsync,
+        )
+        store.load()
+        room = Room(
+            name,
+            room_settings,
+            self.settings,
+            self._factory(name, room_settings, self.settings),
+            store,
+        )
+        self.rooms[name] = room
+        log.info(
+            "room %s ready (engine %s, %d finals on disk)", name, room.recognizer.name, store.count
+        )
+        return room
+
+    def load_existing(self) -> None:
+        """Open every configured room and every room with a transcript on disk."""
+        names = set(self.settings.rooms)
+        if self.rooms_dir.is_dir():
+            names.update(p.parent.name for p in self.rooms_dir.glob("*/transcript.jsonl"))
+        for name in sorted(names):
+            try:
+                self.get(name)
+            except InvalidName:
+                log.warning("ignoring %s: not a valid room name", self.rooms_dir / name)
+
+    async def tick_status(self) -> None:
+        """Forever: publish status changes (e.g. audio stopped flowing) once a second."""
+        while True:
+            await asyncio.sleep(STATUS_TICK_S)
+            for room in list(self.rooms.values()):
+                room.publish_status_if_changed()
+
+    async def close(self) -> None:
+        """Close every room."""
+        for room in list(self.rooms.values()):
+            await room.close()
+        self.rooms.clear()

@@ -1,0 +1,194 @@
+"""Server settings: frozen dataclasses, read from an optional TOML file, the environment
+(``EDGE_SERVER_*``) and command-line flags, in increasing priority. Validated on load, so a typo
+stops the server at start with a message naming the setting, not at the first talk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edge_server.names import InvalidName, validate_language, validate_room_name
+
+ENGINES = ("pocketsphinx",)
+
+
+class SettingsError(ValueError):
+    """A setting has an invalid value; the message names it."""
+
+
+@dataclass(frozen=True)
+class RoomSettings:
+    """How one room works."""
+
+    source_lang: str = "en-US"
+    """The language spoken, unless the audio node's hello says otherwise."""
+    targets: tuple[str, ...] = ()
+    """Languages to translate finals into (needs a translator; the offline default has none)."""
+    engine: str = "pocketsphinx"
+    """Recognizer: ``pocketsphinx`` (embedded, offline)."""
+
+    def __post_init__(self) -> None:
+        try:
+            validate_language(self.source_lang)
+            for target in self.targets:
+                validate_language(target)
+        except InvalidName as exc:
+            raise SettingsError(str(exc)) from None
+        if self.engine not in ENGINES:
+            raise SettingsError(f"unknown engine {self.engine!r}: choose one of {ENGINES}")
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Everything edge-server needs to run."""
+
+    host: str = "127.0.0.1"
+    """Address to listen on (``0.0.0.0`` to serve the display Pi and phones)."""
+    port: int = 8080
+    """TCP port."""
+    state_dir: Path = Path("state")
+    """Where rooms keep their transcripts (``{state_dir}/rooms/{room}/transcript.jsonl``)."""
+    default_room: RoomSettings = field(default_factory=RoomSettings)
+    """Settings of rooms not listed in ``rooms``."""
+    rooms: Mapping[str, RoomSettings] = field(default_factory=dict)
+    """Per-room settings by room name."""
+    max_frame_bytes: int = 6400
+    """Largest audio frame accepted (6400 bytes = 200 ms)."""
+    backlog_default: int = 50
+    """Finals sent to a new subscriber unless it asks for another number."""
+    backlog_max: int = 500
+    """Most finals a subscriber may ask for, and how many each room keeps in memory."""
+    subscriber_queue: int = 256
+    """Messages queued for one subscriber before it is dropped as too slow."""
+    fsync: bool = True
+    """fsync the transcript after every final (keep on for SD cards that lose power)."""
+    audio_idle_s: float = 3.0
+    """Seconds without a frame before a connected source is reported as not flowing."""
+    max_utterance_s: float = 15.0
+    """Continuous speech longer than this is split into several finals."""
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.port <= 65535:
+            raise SettingsError(f"port {self.port} is outside 1-65535")
+        if not 640 <= self.max_frame_bytes <= 32000 or self.max_frame_bytes % 2:
+            raise SettingsError("max_frame_bytes must be even and within 640-32000")
+        if not 0 <= self.backlog_default <= self.backlog_max <= 10000:
+            raise SettingsError("need 0 <= backlog_default <= backlog_max <= 10000")
+        if self.subscriber_queue < 8:
+            raise SettingsError("subscriber_queue must be at least 8")
+        for name in self.rooms:
+            try:
+                validate_room_name(name)
+            except InvalidName as exc:
+                raise SettingsError(f"[rooms.{name}]: {exc}") from None
+
+    def room(self, name: str) -> RoomSettings:
+        """The settings of room ``name``."""
+        return self.rooms.get(name, self.default_room)
+
+
+def _room_from_mapping(data: Mapping[str, Any], base: RoomSettings, where: str) -> RoomSettings:
+    known = {f.name for f in dataclasses.fields(RoomSettings)}
+    unknown = set(data) - known
+    if unknown:
+        raise SettingsError(
+            f"{where}: unknown setting(s) {sorted(unknown)}; known: {sorted(known)}"
+        )
+    values: dict[str, Any] = dict(data)
+    if "targets" in values:
+        targets = values["targets"]
+        if isinstance(targets, str):
+            targets = [t for t in targets.split(",") if t.strip()]
+        if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
+            raise SettingsError(f"{where}.targets must be a list of language codes")
+        values["targets"] = tuple(t.strip() for t in targets)
+    try:
+        return dataclasses.replace(base, **values)
+    except SettingsError as exc:
+        raise SettingsError(f"{where}: {exc}") from None
+
+
+def _coerce(name: str, value: Any, kind: type) -> Any:
+    if kind is bool and isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{name} must be true or false, not {value!r}")
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise SettingsError(f"{name} must be {kind.__name__}, not {value!r}") from None
+
+
+_SCALARS: dict[str, type] = {
+    "host": str,
+    "port": int,
+    "state_dir": Path,
+    "max_frame_bytes": int,
+    "backlog_default": int,
+    "backlog_max": int,
+    "subscriber_queue": int,
+    "fsync": bool,
+    "audio_idle_s": float,
+    "max_utterance_s": float,
+}
+_ROOM_ENV = {"SOURCE_LANG": "source_lang", "TARGETS": "targets", "ENGINE": "engine"}
+
+
+def load_settings(
+    config_file: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> ServerSettings:
+    """Build settings from a TOML file, then ``EDGE_SERVER_*`` variables, then ``overrides``.
+
+    TOML layout: top-level scalars as in :class:`ServerSettings`, ``[default_room]``, and
+    ``[rooms.NAME]`` tables (each inheriting ``[default_room]``).
+    """
+    env = os.environ if env is None else env
+    raw: dict[str, Any] = {}
+    default_room_data: dict[str, Any] = {}
+    rooms_data: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            parsed = tomllib.loads(config_file.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError(f"cannot read config file {config_file}: {exc}") from None
+        default_room_data = parsed.pop("default_room", {})
+        rooms_data = parsed.pop("rooms", {})
+        unknown = set(parsed) - set(_SCALARS)
+        if unknown:
+            raise SettingsError(f"{config_file}: unknown setting(s) {sorted(unknown)}")
+        raw.update(parsed)
+    for key in _SCALARS:
+        env_value = env.get(f"EDGE_SERVER_{key.upper()}")
+        if env_value is not None:
+            raw[key] = env_value
+    for env_key, key in _ROOM_ENV.items():
+        env_value = env.get(f"EDGE_SERVER_{env_key}")
+        if env_value is not None:
+            default_room_data[key] = env_value
+    for key, value in (overrides or {}).items():
+        if value is None:
+            continue
+        if key in ("source_lang", "targets", "engine"):
+            default_room_data[key] = value
+        else:
+            raw[key] = value
+    values = {key: _coerce(key, value, _SCALARS[key]) for key, value in raw.items()}
+    default_room = _room_from_mapping(default_room_data, RoomSettings(), "default_room")
+    if not isinstance(rooms_data, dict):
+        raise SettingsError("[rooms] must be a table of rooms")
+    rooms = {
+        name: _room_from_mapping(data, default_room, f"rooms.{name}")
+        for name, data in rooms_data.items()
+    }
+    return ServerSettings(default_room=default_room, rooms=rooms, **values)

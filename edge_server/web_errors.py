@@ -1,0 +1,25 @@
+"""HTTP refusals with a JSON body that says what was wrong."""
+
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+
+from edge_server.keys import ROOMS
+from edge_server.names import InvalidName
+from edge_server.room import Room
+
+
+def json_error(status: type[web.HTTPException], code: str, message: str) -> web.HTTPException:
+    """An HTTP error whose body is ``{"type": "error", "code", "message"}``."""
+    body = json.dumps({"type": "error", "code": code, "message": message})
+    return status(text=body, content_type="application/json")
+
+
+def room_or_400(request: web.Request) -> Room:
+    """The room named in the URL, or raise HTTP 400 ``invalid_room``."""
+    try:
+        return request.app[ROOMS].get(request.match_info["room"])
+    except InvalidName as exc:
+        raise json_error(web.HTTPBadRequest, "invalid_room", str(exc)) from None

@@ -1,0 +1,171 @@
+"""``GET /ws/audio/{room}``: the audio node's uplink (thin adapter over audio_protocol)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from edge_server import __version__
+from edge_server.audio_protocol import (
+    WS_MAX_MESSAGE_BYTES,
+    AudioReceived,
+    AudioUplinkProtocol,
+    EndReceived,
+    ErrorCode,
+    HelloReceived,
+    ProtocolError,
+    Refused,
+    StreamHello,
+)
+from edge_server.engines.base import EngineError
+from edge_server.keys import SETTINGS, SOCKETS
+from edge_server.room import AudioSession, Room
+from edge_server.web_errors import room_or_400
+
+log = logging.getLogger(__name__)
+HELLO_TIMEOUT_S = 10.0
+
+
+async def _send_json(ws: web.WebSocketResponse, message: dict[str, Any]) -> None:
+    if not ws.closed:
+        await ws.send_str(json.dumps(message, ensure_ascii=False))
+
+
+async def _refuse(ws: web.WebSocketResponse, error: ProtocolError) -> None:
+    with contextlib.suppress(ConnectionError, RuntimeError):
+        await _send_json(ws, error.to_message())
+        if error.fatal:
+            await ws.close(code=error.close_code, message=error.close_reason().encode())
+
+
+async def audio_uplink(request: web.Request) -> web.StreamResponse:
+    """Accept one audio source for a room and run it through the room's pipeline."""
+    room = room_or_400(request)
+    ws = web.WebSocketResponse(max_msg_size=WS_MAX_MESSAGE_BYTES, heartbeat=20.0)
+    await ws.prepare(request)
+    request.app[SOCKETS].add(ws)
+    remote = request.remote or "?"
+    protocol = AudioUplinkProtocol(request.app[SETTINGS].max_frame_bytes)
+    try:
+        hello = await _await_hello(ws, protocol)
+        if hello is not None:
+            await _run_source(ws, room, protocol, hello, remote)
+    finally:
+        request.app[SOCKETS].discard(ws)
+    return ws
+
+
+async def _await_hello(
+    ws: web.WebSocketResponse, protocol: AudioUplinkProtocol
+) -> StreamHello | None:
+    try:
+        msg = await ws.receive(timeout=HELLO_TIMEOUT_S)
+    except TimeoutError:
+        await _refuse(ws, ProtocolError(ErrorCode.BAD_HELLO, "no hello within 10 s"))
+        return None
+    events = _events_for(protocol, msg)
+    if events is None:
+        return None
+    for event in events:
+        if isinstance(event, HelloReceived):
+            return event.hello
+        if isinstance(event, Refused):
+            await _refuse(ws, event.error)
+    return None
+
+
+def _events_for(protocol: AudioUplinkProtocol, msg: Any) -> list[Any] | None:
+    """Protocol events for one aiohttp message, or None when the socket is closing."""
+    if msg.type == WSMsgType.TEXT:
+        return protocol.receive_text(msg.data)
+    if msg.type == WSMsgType.BINARY:
+        return protocol.receive_binary(msg.data)
+    return None
+
+
+async def _run_source(
+    ws: web.WebSocketResponse,
+    room: Room,
+    protocol: AudioUplinkProtocol,
+    hello: StreamHello,
+    remote: str,
+) -> None:
+    try:
+        source = room.claim_source(hello, remote)
+    except ProtocolError as exc:
+        log.info("room %s: refused audio from %s: %s", room.name, remote, exc.message)
+        await _refuse(ws, exc)
+        return
+    session = room.open_session(source, on_final=lambda rec: _send_json(ws, rec))
+    log.info(
+        "room %s: audio source %s connected from %s (%s %s, %s)",
+        room.name, source.session, remote, hello.client_name, hello.client_version,
+        source.language,
+    )  # fmt: skip
+    try:
+        try:
+            await session.start()
+        except ProtocolError as exc:
+            await _refuse(ws, exc)
+            return
+        except EngineError as exc:
+            await _refuse(ws, ProtocolError(ErrorCode.RECOGNIZER_FAILED, str(exc)))
+            return
+        await _send_json(
+            ws,
+            {
+                "type": "ready",
+                "room": room.name,
+                "session": source.session,
+                "engine": room.recognizer.name,
+                "language": source.language,
+                "max_frame_bytes": protocol.max_frame_bytes,
+                "timeline_start": round(session.timeline_start, 3),
+                "server": {"name": "edge-server", "version": __version__},
+            },
+        )
+        ended = await _pump_audio(ws, protocol, session)
+        await session.finish()
+        if ended:
+            await _send_json(
+                ws,
+                {
+                    "type": "ended",
+                    "finals": source.finals,
+                    "audio_seconds": round(source.audio_seconds, 3),
+                },
+            )
+            await ws.close(code=1000, message=b"end of stream")
+    except EngineError as exc:
+        await session.abort(exc)
+        await _refuse(ws, ProtocolError(ErrorCode.RECOGNIZER_FAILED, f"recognizer failed: {exc}"))
+    finally:
+        room.release_source(source)
+        log.info(
+            "room %s: audio source %s gone after %.1f s of audio, %d finals",
+            room.name, source.session, source.audio_seconds, source.finals,
+        )  # fmt: skip
+
+
+async def _pump_audio(
+    ws: web.WebSocketResponse, protocol: AudioUplinkProtocol, session: AudioSession
+) -> bool:
+    """Feed frames until the client ends (True) or the connection goes (False)."""
+    async for msg in ws:
+        events = _events_for(protocol, msg)
+        if events is None:
+            continue
+        for event in events:
+            if isinstance(event, AudioReceived):
+                await session.feed(event.pcm)
+            elif isinstance(event, EndReceived):
+                return True
+            elif isinstance(event, Refused):
+                await _refuse(ws, event.error)
+                if event.error.fatal:
+                    return False
+    return False

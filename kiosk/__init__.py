@@ -1,0 +1,9 @@
+"""kiosk: static pages (no build step) served by edge_server: the monitor page and its assets."""
+
+from pathlib import Path
+
+WEB_ROOT: Path = Path(__file__).resolve().parent / "web"
+"""Folder holding the HTML, CSS and ES modules; served under ``/static/``."""
+
+KIOSK_PAGE: Path = WEB_ROOT / "kiosk.html"
+"""The monitor page, served at ``/kiosk/{room}``."""
