@@ -35,6 +35,12 @@ async def _close_sockets(app: web.Application) -> None:
             await ws.close(code=1001, message=b"server shutting down")
 
 
+async def _no_cache_for_pages(request: web.Request, response: web.StreamResponse) -> None:
+    # A kiosk left running for days must pick up new page files after an upgrade.
+    if request.path.startswith(("/static/", "/kiosk/")):
+        response.headers["Cache-Control"] = "no-cache"
+
+
 def create_app(
     settings: ServerSettings, recognizer_factory: RecognizerFactory | None = None
 ) -> web.Application:
@@ -45,6 +51,7 @@ def create_app(
     app[SOCKETS] = OpenSockets()
     app.cleanup_ctx.append(_rooms_lifecycle)
     app.on_shutdown.append(_close_sockets)
+    app.on_response_prepare.append(_no_cache_for_pages)
     app.add_routes(
         [
             web.get("/", pages.index),

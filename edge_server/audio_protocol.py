@@ -284,6 +284,11 @@ def build_hello(language: str | None, client_name: str, client_version: str) -> 
     return json.dumps(msg)
 
 
+def build_end() -> str:
+    """The ``end`` text a client sends after its last frame."""
+    return json.dumps({"type": "end"})
+
+
 class ServerMessageError(ValueError):
     """The server sent something that is not a JSON object with a string ``type``."""
 

@@ -22,15 +22,27 @@ def _log_format() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--log-level",
+        default=argparse.SUPPRESS,
+        type=str.upper,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="logging level (default INFO)",
+    )
     parser = argparse.ArgumentParser(
-        prog="edge-server", description="Live captions for conference rooms: the room server."
+        prog="edge-server",
+        description="Live captions for conference rooms: the room server. "
+        "Without a command, runs `serve`.",
+        parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"edge-server {__version__}")
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
     sub = parser.add_subparsers(dest="command")
-    serve = sub.add_parser("serve", help="run the server (the default command)")
+    serve = sub.add_parser("serve", help="run the server (the default command)", parents=[common])
     _add_serve_arguments(serve)
-    follow = sub.add_parser("follow", help="print a room's captions as they arrive")
+    follow = sub.add_parser(
+        "follow", help="print a room's captions as they arrive", parents=[common]
+    )
     follow.add_argument("room", help="room name")
     follow.add_argument("--server", default="http://127.0.0.1:8080", help="server URL")
     follow.add_argument("--backlog", type=int, default=10, help="recent finals to show first")
@@ -100,10 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``edge-server``."""
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
-    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+    if not {"serve", "follow", "-h", "--help", "--version"} & set(argv):
         argv = ["serve", *argv]
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format=_log_format())
+    logging.basicConfig(level=getattr(args, "log_level", "INFO"), format=_log_format())
     if args.command == "follow":
         from edge_server.follow import follow
 

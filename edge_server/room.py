@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +33,7 @@ from edge_server.transcript import TranscriptStore
 log = logging.getLogger(__name__)
 
 FinalCallback = Callable[[dict[str, Any]], Awaitable[None]]
+FailureCallback = Callable[[EngineError], Coroutine[Any, Any, None]]
 FINISH_TIMEOUT_S = 60.0
 
 
@@ -88,7 +89,8 @@ class Room:
         self.next_segment = store.last_segment + 1
         self.sessions_started = 0
         self.last_error: str | None = None
-        self._last_status = ""
+        self._last_status = _dumps(self.status_message())
+        self._finishing: asyncio.Task[EngineError | None] | None = None
 
     # --- status ------------------------------------------------------------------------------
 
@@ -209,9 +211,42 @@ class Room:
         """Send a partial to subscribers that want partials."""
         self.broadcaster.publish(_dumps(message), partial=True)
 
-    def open_session(self, source: SourceInfo, on_final: FinalCallback | None) -> AudioSession:
-        """A session object that feeds this room's recognizer for ``source``."""
-        return AudioSession(self, source, on_final)
+    def open_session(
+        self,
+        source: SourceInfo,
+        on_final: FinalCallback | None = None,
+        on_failure: FailureCallback | None = None,
+    ) -> AudioSession:
+        """A session that feeds this room's recognizer for ``source``.
+
+        ``on_final`` receives each stored final of the session; ``on_failure`` is called at once
+        if the recognizer fails, so the connection can be told without waiting for a frame.
+        """
+        return AudioSession(self, source, on_final, on_failure)
+
+    async def end_session(self, session: AudioSession) -> EngineError | None:
+        """Finalize ``session`` and free the source slot; returns the recognizer's failure.
+
+        Runs as a task of the room, so it completes even when the connection's handler is
+        cancelled (a client that vanished): the utterance in progress still reaches the disk.
+        """
+        task = asyncio.create_task(self._end(session), name=f"finish-{session.source.session}")
+        self._finishing = task
+        return await asyncio.shield(task)
+
+    async def _end(self, session: AudioSession) -> EngineError | None:
+        try:
+            await session.finish()
+        except EngineError as exc:
+            return exc
+        finally:
+            self.release_source(session.source)
+        return None
+
+    async def wait_previous_session(self) -> None:
+        """Wait until the previous session's last finals are on disk (the recognizer is free)."""
+        if self._finishing is not None and not self._finishing.done():
+            await asyncio.wait({self._finishing}, timeout=FINISH_TIMEOUT_S)
 
     async def close(self) -> None:
         """Stop the recognizer and close the transcript."""
@@ -223,19 +258,31 @@ class Room:
 class AudioSession:
     """One audio connection's trip through the recognizer and into the room."""
 
-    def __init__(self, room: Room, source: SourceInfo, on_final: FinalCallback | None) -> None:
+    def __init__(
+        self,
+        room: Room,
+        source: SourceInfo,
+        on_final: FinalCallback | None,
+        on_failure: FailureCallback | None,
+    ) -> None:
         self.room = room
         self.source = source
         self._on_final = on_final
+        self._on_failure = on_failure
+        self._failure_task: asyncio.Task[None] | None = None
         self._stream: RecognizerStream | None = None
         self._consumer: asyncio.Task[None] | None = None
         self._tracker = CaptionTracker(
             room.name, room.recognizer.name, room.next_segment, room.timeline
         )
         self.timeline_start = room.timeline
+        self._finished = False
 
     async def start(self) -> None:
         """Open the recognizer stream and start reading its results."""
+        await self.room.wait_previous_session()
+        self._tracker.next_segment = self.room.next_segment
+        self._tracker.timeline_offset = self.timeline_start = self.room.timeline
         try:
             self._stream = await self.room.recognizer.open_stream(self.source.language)
         except UnsupportedLanguage as exc:
@@ -243,6 +290,16 @@ class AudioSession:
         self._consumer = asyncio.create_task(
             self._consume(self._stream), name=f"recognizer-results-{self.source.session}"
         )
+        self._consumer.add_done_callback(self._consumer_done)
+
+    def _consumer_done(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        exc = task.exception()
+        log.warning("room %s: recognizer results ended: %s", self.room.name, exc)
+        if self._on_failure is not None and not self._finished:
+            error = exc if isinstance(exc, EngineError) else EngineError(str(exc))
+            self._failure_task = asyncio.create_task(self._on_failure(error))
 
     async def _consume(self, stream: RecognizerStream) -> None:
         async for hyp in stream.results():
@@ -279,6 +336,9 @@ class AudioSession:
 
         Raises EngineError if the recognizer failed; the room then restarts its recognizer.
         """
+        if self._finished:
+            return
+        self._finished = True
         try:
             if self._stream is not None and self._consumer is not None:
                 if not self._consumer.done():

@@ -45,7 +45,7 @@ async def _refuse(ws: web.WebSocketResponse, error: ProtocolError) -> None:
 async def audio_uplink(request: web.Request) -> web.StreamResponse:
     """Accept one audio source for a room and run it through the room's pipeline."""
     room = room_or_400(request)
-    ws = web.WebSocketResponse(max_msg_size=WS_MAX_MESSAGE_BYTES, heartbeat=20.0)
+    ws = web.WebSocketResponse(max_msg_size=WS_MAX_MESSAGE_BYTES, heartbeat=20.0, compress=False)
     await ws.prepare(request)
     request.app[SOCKETS].add(ws)
     remote = request.remote or "?"
@@ -100,55 +100,64 @@ async def _run_source(
         log.info("room %s: refused audio from %s: %s", room.name, remote, exc.message)
         await _refuse(ws, exc)
         return
-    session = room.open_session(source, on_final=lambda rec: _send_json(ws, rec))
+
+    async def recognizer_failed(exc: EngineError) -> None:
+        await _refuse(ws, ProtocolError(ErrorCode.RECOGNIZER_FAILED, f"recognizer failed: {exc}"))
+
+    session = room.open_session(
+        source, on_final=lambda rec: _send_json(ws, rec), on_failure=recognizer_failed
+    )
     log.info(
         "room %s: audio source %s connected from %s (%s %s, %s)",
         room.name, source.session, remote, hello.client_name, hello.client_version,
         source.language,
     )  # fmt: skip
+    ended = False
     try:
-        try:
-            await session.start()
-        except ProtocolError as exc:
-            await _refuse(ws, exc)
-            return
-        except EngineError as exc:
-            await _refuse(ws, ProtocolError(ErrorCode.RECOGNIZER_FAILED, str(exc)))
-            return
-        await _send_json(
-            ws,
-            {
-                "type": "ready",
-                "room": room.name,
-                "session": source.session,
-                "engine": room.recognizer.name,
-                "language": source.language,
-                "max_frame_bytes": protocol.max_frame_bytes,
-                "timeline_start": round(session.timeline_start, 3),
-                "server": {"name": "edge-server", "version": __version__},
-            },
-        )
+        await session.start()
+        await _send_json(ws, _ready_message(room, source.session, session, protocol))
         ended = await _pump_audio(ws, protocol, session)
-        await session.finish()
-        if ended:
-            await _send_json(
-                ws,
-                {
-                    "type": "ended",
-                    "finals": source.finals,
-                    "audio_seconds": round(source.audio_seconds, 3),
-                },
-            )
-            await ws.close(code=1000, message=b"end of stream")
+    except ProtocolError as exc:
+        await _refuse(ws, exc)
     except EngineError as exc:
-        await session.abort(exc)
         await _refuse(ws, ProtocolError(ErrorCode.RECOGNIZER_FAILED, f"recognizer failed: {exc}"))
     finally:
-        room.release_source(source)
+        # Even when this handler is cancelled (the client vanished), the room finalizes what
+        # it received: end_session runs as the room's task.
+        failure = await room.end_session(session)
         log.info(
             "room %s: audio source %s gone after %.1f s of audio, %d finals",
             room.name, source.session, source.audio_seconds, source.finals,
         )  # fmt: skip
+    if failure is not None:
+        await _refuse(
+            ws, ProtocolError(ErrorCode.RECOGNIZER_FAILED, f"recognizer failed: {failure}")
+        )
+    elif ended:
+        await _send_json(
+            ws,
+            {
+                "type": "ended",
+                "finals": source.finals,
+                "audio_seconds": round(source.audio_seconds, 3),
+            },
+        )
+        await ws.close(code=1000, message=b"end of stream")
+
+
+def _ready_message(
+    room: Room, session_id: str, session: AudioSession, protocol: AudioUplinkProtocol
+) -> dict[str, Any]:
+    return {
+        "type": "ready",
+        "room": room.name,
+        "session": session_id,
+        "engine": room.recognizer.name,
+        "language": session.source.language,
+        "max_frame_bytes": protocol.max_frame_bytes,
+        "timeline_start": round(session.timeline_start, 3),
+        "server": {"name": "edge-server", "version": __version__},
+    }
 
 
 async def _pump_audio(

@@ -72,7 +72,9 @@ class StreamingDecoder:
     def finish(self) -> list[dict[str, Any]]:
         """End of stream: decode what is buffered and finalize the utterance in progress."""
         events: list[dict[str, Any]] = []
-        tail = self._pending
+        # end_stream() flushes the endpointer's window of delayed speech; it fails on an empty
+        # buffer (pocketsphinx 5.1.1), so an exact multiple of 30 ms ends with one silent sample.
+        tail = self._pending or b"\0\0"
         self._pending = b""
         was_in_speech = self._endpointer.in_speech
         speech = self._endpointer.end_stream(tail)

@@ -1,0 +1,45 @@
+# The targets the README and CI call. Every target installs what it needs first.
+#   make demo   set up (Debian packages, .venv) and run the offline demo
+#   make test   set up (plus test tools) and run lint, type checks and the whole test suite
+#   make test-py311  the suite once more on Python 3.11 (Raspberry Pi OS Bookworm), if present
+
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: setup setup-dev speech-data demo serve lint typecheck pytest test test-py311 clean
+
+setup:
+	scripts/setup-system.sh run
+	scripts/setup-venv.sh run
+
+setup-dev:
+	scripts/setup-system.sh test
+	scripts/setup-venv.sh test
+
+speech-data:
+	scripts/fetch-speech.sh >/dev/null
+
+demo: setup
+	scripts/demo.sh
+
+serve: setup
+	$(BIN)/edge-server serve
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck:
+	$(BIN)/mypy
+
+pytest:
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test: setup-dev speech-data lint typecheck pytest
+
+test-py311: setup-dev speech-data
+	scripts/test-py311.sh
+
+clean:
+	rm -rf $(VENV) .venv-py311 .cache .mypy_cache .ruff_cache .pytest_cache demo-state

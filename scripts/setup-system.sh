@@ -1,0 +1,23 @@
+#!/bin/sh
+# Install the Debian packages the project needs. Usage: setup-system.sh [run|test]
+#   run:  what edge-server and edge-audio need at run time
+#   test: plus what the test suite drives (Chromium for the kiosk tests, make, sox)
+# Runs apt-get through sudo when not root. Skips apt when everything is already there.
+set -eu
+mode="${1:-run}"
+packages="python3 python3-venv ca-certificates libportaudio2 libsndfile1"
+if [ "$mode" = test ]; then
+    packages="$packages chromium make sox"
+fi
+missing=""
+for pkg in $packages; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"
+done
+if [ -z "$missing" ]; then
+    echo "setup: Debian packages already installed"
+    exit 0
+fi
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+echo "setup: installing Debian packages:$missing"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

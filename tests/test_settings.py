@@ -1,0 +1,106 @@
+"""Settings from TOML, environment and flags; errors name the setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edge_server.settings import RoomSettings, ServerSettings, SettingsError, load_settings
+from edge_server.subscribe_params import InvalidParameter, parse_subscribe_params
+
+
+def test_defaults() -> None:
+    settings = load_settings(env={})
+    assert settings == ServerSettings()
+    assert settings.room("anything") == RoomSettings()
+
+
+def test_toml_env_and_overrides_in_priority_order(tmp_path: Path) -> None:
+    config = tmp_path / "edge-server.toml"
+    config.write_text(
+        """
+port = 9000
+host = "0.0.0.0"
+fsync = false
+
+[default_room]
+targets = ["it"]
+
+[rooms.aula]
+source_lang = "it-IT"
+targets = ["en", "de"]
+"""
+    )
+    settings = load_settings(
+        config_file=config,
+        env={"EDGE_SERVER_PORT": "9100", "EDGE_SERVER_TARGETS": "fr,es"},
+        overrides={"port": 9200, "host": None},
+    )
+    assert settings.port == 9200
+    assert settings.host == "0.0.0.0"
+    assert settings.fsync is False
+    assert settings.default_room.targets == ("fr", "es")
+    assert settings.room("aula") == RoomSettings(source_lang="it-IT", targets=("en", "de"))
+    assert settings.room("other").targets == ("fr", "es")
+
+
+@pytest.mark.parametrize(
+    ("toml", "env", "match"),
+    [
+        ("port = 70000", {}, "port 70000"),
+        ("colour = 'red'", {}, "unknown setting"),
+        ("[rooms.Bad]\n", {}, "invalid room name"),
+        ("[rooms.a]\nsource_lang = 'english'\n", {}, "invalid language code"),
+        ("[rooms.a]\nengine = 'whisper'\n", {}, "unknown engine"),
+        ("[rooms.a]\nvoice = 'x'\n", {}, "unknown setting"),
+        ("[rooms.a]\ntargets = 3\n", {}, "targets must be a list"),
+        ("max_frame_bytes = 641", {}, "max_frame_bytes"),
+        ("", {"EDGE_SERVER_FSYNC": "maybe"}, "fsync must be true or false"),
+        ("", {"EDGE_SERVER_PORT": "eighty"}, "port must be int"),
+        ("port = ", {}, "cannot read config file"),
+    ],
+)
+def test_errors_name_the_setting(
+    tmp_path: Path, toml: str, env: dict[str, str], match: str
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(toml)
+    with pytest.raises(SettingsError, match=match):
+        load_settings(config_file=config, env=env)
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="cannot read config file"):
+        load_settings(config_file=tmp_path / "nope.toml", env={})
+
+
+@pytest.mark.parametrize(
+    ("query", "backlog", "partials"),
+    [
+        ({}, 50, True),
+        ({"backlog": "0"}, 0, True),
+        ({"backlog": "500", "partials": "0"}, 500, False),
+        ({"partials": "true"}, 50, True),
+        ({"partials": "off", "other": "x"}, 50, False),
+    ],
+)
+def test_subscribe_params(query: dict[str, str], backlog: int, partials: bool) -> None:
+    params = parse_subscribe_params(query, backlog_default=50, backlog_max=500)
+    assert (params.backlog, params.partials) == (backlog, partials)
+
+
+@pytest.mark.parametrize(
+    ("query", "name"),
+    [
+        ({"backlog": "-1"}, "backlog"),
+        ({"backlog": "501"}, "backlog"),
+        ({"backlog": "1e3"}, "backlog"),
+        ({"backlog": "9" * 20}, "backlog"),
+        ({"partials": "maybe"}, "partials"),
+    ],
+)
+def test_bad_subscribe_params(query: dict[str, str], name: str) -> None:
+    with pytest.raises(InvalidParameter) as info:
+        parse_subscribe_params(query, backlog_default=50, backlog_max=500)
+    assert info.value.name == name
