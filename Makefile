@@ -1,7 +1,7 @@
 # The targets the README and CI call. Every target installs what it needs first.
 #   make demo   set up (Debian packages, .venv) and run the offline demo
 #   make test   set up (plus test tools) and run lint, type checks and the whole test suite
-#   make test-py311  the suite once more on Python 3.11 (Raspberry Pi OS Bookworm), if present
+#   make test-py311  the suite on Python 3.11 (Raspberry Pi OS Bookworm), if present (part of test)
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -36,7 +36,7 @@ typecheck:
 pytest:
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test: setup-dev speech-data lint typecheck pytest
+test: setup-dev speech-data lint typecheck pytest test-py311
 
 test-py311: setup-dev speech-data
 	scripts/test-py311.sh
