@@ -30,6 +30,7 @@ from edge_audio.uplink import (
     audio_url,
 )
 from edge_server.audio_protocol import BYTES_PER_SAMPLE, BYTES_PER_SECOND
+from edge_server.client_text import format_final
 from edge_server.names import InvalidName, validate_language, validate_room_name
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,6 @@ EXIT_USAGE = 2
 EXIT_REFUSED = 3
 EXIT_CONNECTION = 4
 EXIT_INTERRUPTED = 130
-
-EN_DASH = "\u2013"
 
 FILE_BLOCK_FRAMES = 2048
 """Frames per file read: 43 ms at 48 kHz, 256 ms at 8 kHz; small reads never stall the loop."""
@@ -84,32 +83,6 @@ async def stream_source(
 
 
 # --- terminal output --------------------------------------------------------------------------
-
-
-def format_clock(seconds: float) -> str:
-    """``75.25 -> '01:15.3'``; hours appear only when needed (``'1:02:03.0'``)."""
-    tenths = max(0, round(seconds * 10))
-    hours, rest = divmod(tenths, 36000)
-    minutes, rest = divmod(rest, 600)
-    clock = f"{minutes:02d}:{rest // 10:02d}.{rest % 10}"
-    return f"{hours}:{clock}" if hours else clock
-
-
-def format_final(msg: dict[str, Any]) -> str:
-    """A ``final`` message as terminal lines: ``[start-end] text`` (an en dash between the
-    times), then one indented line per translation."""
-    start, end = msg.get("start"), msg.get("end")
-    span = (
-        f"[{format_clock(start)}{EN_DASH}{format_clock(end)}]"
-        if isinstance(start, int | float) and isinstance(end, int | float)
-        else "[?]"
-    )
-    lines = [f"{span} {msg.get('text', '')}"]
-    translations = msg.get("translations")
-    if isinstance(translations, dict):
-        pad = " " * len(span)
-        lines += [f"{pad} {lang}: {text}" for lang, text in sorted(translations.items())]
-    return "\n".join(lines)
 
 
 def _print_final(msg: dict[str, Any]) -> None:

@@ -16,7 +16,6 @@ from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, NoReturn, Self
-from urllib.parse import urlsplit, urlunsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
@@ -33,6 +32,7 @@ from edge_server.audio_protocol import (
     build_hello,
     parse_server_message,
 )
+from edge_server.client_text import websocket_url
 
 log = logging.getLogger(__name__)
 
@@ -139,23 +139,8 @@ class Ended:
 
 
 def audio_url(server: str, room: str) -> str:
-    """The uplink URL for ``room`` on ``server`` (``http(s)://``, ``ws(s)://`` or bare
-    ``host:port``); a path on ``server`` is kept as a prefix. Raises ValueError if unusable."""
-    text = server.strip()
-    if "://" not in text:
-        text = "ws://" + text
-    parts = urlsplit(text)
-    scheme = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}.get(parts.scheme.lower())
-    if scheme is None:
-        raise ValueError(
-            f"server URL {server!r} must start with http://, https://, ws:// or wss://"
-        )
-    if not parts.hostname:
-        raise ValueError(f"server URL {server!r} has no host")
-    if parts.query or parts.fragment:
-        raise ValueError(f"server URL {server!r} must not have a query or fragment")
-    path = parts.path.rstrip("/") + f"/ws/audio/{room}"
-    return urlunsplit((scheme, parts.netloc, path, "", ""))
+    """The uplink URL for ``room`` on ``server`` (see :func:`websocket_url`)."""
+    return websocket_url(server, f"/ws/audio/{room}")
 
 
 class AudioUplink:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import sys
 from pathlib import Path
 
 from edge_server import __version__
+from edge_server.names import InvalidName, validate_room_name
 from edge_server.settings import SettingsError, load_settings
 
 
@@ -18,6 +20,13 @@ def _log_format() -> str:
     if os.environ.get("JOURNAL_STREAM"):
         return "%(levelname)s %(name)s: %(message)s"
     return "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _room_name(text: str) -> str:
+    try:
+        return validate_room_name(text)
+    except InvalidName as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     follow = sub.add_parser(
         "follow", help="print a room's captions as they arrive", parents=[common]
     )
-    follow.add_argument("room", help="room name")
+    follow.add_argument("room", type=_room_name, help="room name")
     follow.add_argument("--server", default="http://127.0.0.1:8080", help="server URL")
     follow.add_argument("--backlog", type=int, default=10, help="recent finals to show first")
     return parser
@@ -117,12 +126,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=getattr(args, "log_level", "INFO"), format=_log_format())
     if args.command == "follow":
-        from edge_server.follow import follow
+        from edge_server.follow import captions_url, follow
 
         try:
+            captions_url(args.server, args.room, 0, False)
+        except ValueError as exc:
+            print(f"edge-server follow: {exc}", file=sys.stderr)
+            return 2
+        with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(follow(args.server, args.room, args.backlog))
-        except KeyboardInterrupt:
-            return 0
         return 0
     return _serve(args)
 

@@ -16,28 +16,15 @@ from typing import Any, TextIO
 import websockets
 from websockets.asyncio.client import connect
 
+from edge_server.client_text import format_final, websocket_url
+
 log = logging.getLogger(__name__)
 
 
 def captions_url(server: str, room: str, backlog: int, partials: bool) -> str:
-    """``http://host:port`` or ``ws://host:port`` plus room -> the captions WebSocket URL."""
-    base = server.rstrip("/")
-    if base.startswith("http://"):
-        base = "ws://" + base[len("http://") :]
-    elif base.startswith("https://"):
-        base = "wss://" + base[len("https://") :]
-    elif not base.startswith(("ws://", "wss://")):
-        base = "ws://" + base
-    return f"{base}/ws/captions/{room}?backlog={backlog}&partials={int(partials)}"
-
-
-def format_final(message: dict[str, Any]) -> str:
-    """``[  12.3s] text`` plus one indented line per translation."""
-    start = float(message.get("start", 0.0))
-    lines = [f"[{start:8.1f}s] {message.get('text', '')}"]
-    for lang, text in sorted(message.get("translations", {}).items()):
-        lines.append(f"{'':11}{lang}: {text}")
-    return "\n".join(lines)
+    """The captions WebSocket URL of ``room`` on ``server``."""
+    query = {"backlog": str(backlog), "partials": str(int(partials))}
+    return websocket_url(server, f"/ws/captions/{room}", query)
 
 
 class CaptionPrinter:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from edge_server.engines.base import Recognizer
-from edge_server.engines.pocketsphinx_decoder import DecoderOptions
+from edge_server.engines.worker_protocol import DecoderOptions
 from edge_server.names import InvalidName, validate_room_name
 from edge_server.room import Room
 from edge_server.settings import RoomSettings, ServerSettings

@@ -17,7 +17,7 @@ import soundfile
 from aiohttp import WSMsgType, web
 
 from edge_audio import __version__
-from edge_audio.cli import format_clock, format_final, main
+from edge_audio.cli import main
 from edge_audio.pacing import Pacer
 from edge_audio.uplink import (
     AudioUplink,
@@ -38,6 +38,7 @@ from edge_server.audio_protocol import (
     Refused,
     UplinkState,
 )
+from edge_server.client_text import format_clock, format_final
 
 STEP = 30  # seconds: the bound on every await in these tests
 RESAMPLER_SLACK_BYTES = 64

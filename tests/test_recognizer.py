@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from edge_server.engines.base import EngineError, UnsupportedLanguage
-from edge_server.engines.pocketsphinx_decoder import DecoderOptions, StreamingDecoder
+from edge_server.engines.pocketsphinx_decoder import StreamingDecoder
 from edge_server.engines.pocketsphinx_engine import PocketsphinxRecognizer
 from edge_server.engines.worker_protocol import (
     HEADER,
     Command,
+    DecoderOptions,
     decode_event,
     decode_header,
     encode_command,

@@ -7,25 +7,11 @@ never runs in the server's process). No I/O here: chunks in, event dicts out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from pocketsphinx import Decoder, Endpointer
 
-
-@dataclass(frozen=True)
-class DecoderOptions:
-    """Tuning of the embedded recognizer."""
-
-    partial_interval_s: float = 0.3
-    """Least audio between two partial results of one utterance."""
-    max_utterance_s: float = 15.0
-    """Continuous speech longer than this is finalized and a new utterance begun, so a speaker
-    who never pauses still gets finished lines on screen."""
-    vad_window_s: float = 0.3
-    """Endpointer decision window: longer means fewer, longer utterances."""
-    vad_ratio: float = 0.9
-    """Fraction of the window that must agree to switch between speech and silence."""
+from edge_server.engines.worker_protocol import DecoderOptions
 
 
 class StreamingDecoder:

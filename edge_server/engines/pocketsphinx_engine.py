@@ -17,8 +17,12 @@ import sys
 from collections.abc import AsyncIterator
 
 from edge_server.engines.base import EngineError, Hypothesis, UnsupportedLanguage
-from edge_server.engines.pocketsphinx_decoder import DecoderOptions
-from edge_server.engines.worker_protocol import Command, decode_event, encode_command
+from edge_server.engines.worker_protocol import (
+    Command,
+    DecoderOptions,
+    decode_event,
+    encode_command,
+)
 
 log = logging.getLogger(__name__)
 

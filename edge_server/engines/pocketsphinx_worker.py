@@ -12,8 +12,14 @@ import signal
 import sys
 from typing import BinaryIO
 
-from edge_server.engines.pocketsphinx_decoder import DecoderOptions, StreamingDecoder
-from edge_server.engines.worker_protocol import HEADER, Command, decode_header, encode_event
+from edge_server.engines.pocketsphinx_decoder import StreamingDecoder
+from edge_server.engines.worker_protocol import (
+    HEADER,
+    Command,
+    DecoderOptions,
+    decode_header,
+    encode_event,
+)
 
 log = logging.getLogger("edge_server.engines.pocketsphinx_worker")
 

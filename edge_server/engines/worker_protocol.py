@@ -12,6 +12,22 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
+
+@dataclass(frozen=True)
+class DecoderOptions:
+    """Tuning of the embedded recognizer."""
+
+    partial_interval_s: float = 0.3
+    """Least audio between two partial results of one utterance."""
+    max_utterance_s: float = 15.0
+    """Continuous speech longer than this is finalized and a new utterance begun, so a speaker
+    who never pauses still gets finished lines on screen."""
+    vad_window_s: float = 0.3
+    """Endpointer decision window: longer means fewer, longer utterances."""
+    vad_ratio: float = 0.9
+    """Fraction of the window that must agree to switch between speech and silence."""
+
+
 HEADER = struct.Struct(">cI")
 MAX_PAYLOAD = 1 << 20
 
