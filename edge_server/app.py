@@ -32,7 +32,7 @@ async def _rooms_lifecycle(app: web.Application) -> AsyncIterator[None]:
 async def _close_sockets(app: web.Application) -> None:
     for ws in app[SOCKETS].snapshot():
         with contextlib.suppress(ConnectionError, RuntimeError):
-            await ws.close(code=1001, message=b"server shutting down")
+            await ws.close(code=1001, message=b"shutting_down: the server is stopping or restarting")
 
 
 async def _no_cache_for_pages(request: web.Request, response: web.StreamResponse) -> None:
