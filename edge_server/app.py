@@ -16,6 +16,7 @@ from edge_server.rooms import RecognizerFactory, RoomRegistry
 from edge_server.settings import ServerSettings
 
 log = logging.getLogger(__name__)
+SHUTDOWN_REASON = b"shutting_down: the server is stopping or restarting"
 
 
 async def _rooms_lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -32,7 +33,7 @@ async def _rooms_lifecycle(app: web.Application) -> AsyncIterator[None]:
 async def _close_sockets(app: web.Application) -> None:
     for ws in app[SOCKETS].snapshot():
         with contextlib.suppress(ConnectionError, RuntimeError):
-            await ws.close(code=1001, message=b"shutting_down: the server is stopping or restarting")
+            await ws.close(code=1001, message=SHUTDOWN_REASON)
 
 
 async def _no_cache_for_pages(request: web.Request, response: web.StreamResponse) -> None:
