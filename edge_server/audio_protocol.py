@@ -24,6 +24,7 @@ DEFAULT_MAX_FRAME_BYTES = 6400
 WS_MAX_MESSAGE_BYTES = 64 * 1024
 """Anything larger is refused by the WebSocket layer (close 1009) before it reaches the parser."""
 MAX_CLIENT_FIELD = 64
+MAX_DEVICE_FIELD = 128
 
 
 class ErrorCode(enum.StrEnum):
@@ -88,6 +89,8 @@ class StreamHello:
     """Spoken language, or None to use the room's configured source language."""
     client_name: str
     client_version: str
+    device: str = ""
+    """The capture device the node described (empty when it did not say)."""
 
 
 # --- events returned by the state machine -------------------------------------------------
@@ -113,13 +116,39 @@ class EndReceived:
 
 
 @dataclass(frozen=True)
+class SignalLevel:
+    """Signal health measured on the audio node (``level`` message)."""
+
+    rms_dbfs: float
+    peak_dbfs: float
+    clipping: bool
+    silent_s: float
+    no_signal: bool
+
+
+@dataclass(frozen=True)
+class LevelReceived:
+    """The node reported its signal level."""
+
+    level: SignalLevel
+
+
+@dataclass(frozen=True)
+class GapReceived:
+    """The node reconnected and reports audio it was away for and audio it dropped."""
+
+    dropped_s: float
+    offline_s: float
+
+
+@dataclass(frozen=True)
 class Refused:
     """The client broke the protocol; send ``error`` and, when fatal, close."""
 
     error: ProtocolError
 
 
-UplinkEvent = HelloReceived | AudioReceived | EndReceived | Refused
+UplinkEvent = HelloReceived | AudioReceived | EndReceived | LevelReceived | GapReceived | Refused
 
 
 class UplinkState(enum.Enum):
@@ -182,10 +211,43 @@ def parse_hello(text: str | bytes) -> StreamHello:
     client = obj.get("client", {})
     if not isinstance(client, dict):
         raise ProtocolError(ErrorCode.BAD_HELLO, "hello 'client' must be an object")
+    device = obj.get("device", "")
+    if not isinstance(device, str) or len(device) > MAX_DEVICE_FIELD:
+        raise ProtocolError(
+            ErrorCode.BAD_HELLO, f"hello 'device' must be a string of at most {MAX_DEVICE_FIELD}"
+        )
     return StreamHello(
         language=language,
         client_name=_client_field(client, "name"),
         client_version=_client_field(client, "version"),
+        device=device,
+    )
+
+
+def _number(obj: dict[str, Any], key: str, low: float, high: float) -> float:
+    value = obj.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, f"'{key}' must be a number")
+    if not low <= value <= high:
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, f"'{key}' {value} is outside {low}..{high}")
+    return float(value)
+
+
+def _flag(obj: dict[str, Any], key: str) -> bool:
+    value = obj.get(key, False)
+    if not isinstance(value, bool):
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, f"'{key}' must be true or false")
+    return value
+
+
+def parse_level(obj: dict[str, Any]) -> SignalLevel:
+    """Check a ``level`` message's fields."""
+    return SignalLevel(
+        rms_dbfs=_number(obj, "rms_dbfs", -200.0, 10.0),
+        peak_dbfs=_number(obj, "peak_dbfs", -200.0, 10.0),
+        clipping=_flag(obj, "clipping"),
+        silent_s=_number(obj, "silent_s", 0.0, 1e7),
+        no_signal=_flag(obj, "no_signal"),
     )
 
 
@@ -246,6 +308,18 @@ class AudioUplinkProtocol:
         if kind == "end":
             self.state = UplinkState.CLOSED
             return [EndReceived()]
+        try:
+            if kind == "level":
+                return [LevelReceived(parse_level(obj))]
+            if kind == "gap":
+                return [
+                    GapReceived(
+                        dropped_s=_number(obj, "dropped_s", 0.0, 86400.0),
+                        offline_s=_number(obj, "offline_s", 0.0, 1e7),
+                    )
+                ]
+        except ProtocolError as exc:
+            return self._refuse(exc)
         return self._refuse(
             ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown message type {kind[:40]!r} ignored")
         )

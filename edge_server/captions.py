@@ -38,7 +38,7 @@ class CaptionTracker:
         self._last_partial = ""
 
     def _message(self, kind: str, segment: int, hyp: Hypothesis) -> dict[str, Any]:
-        return {
+        message: dict[str, Any] = {
             "type": kind,
             "room": self.room,
             "segment": segment,
@@ -48,6 +48,9 @@ class CaptionTracker:
             "end": _round_time(self.timeline_offset + max(hyp.end, hyp.start)),
             "engine": self.engine,
         }
+        if hyp.words and not hyp.is_final:
+            message["words"] = [{"text": w.text, "stable": w.stable} for w in hyp.words]
+        return message
 
     def _segment_id(self) -> int:
         if self._open_segment is None:

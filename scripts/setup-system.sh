@@ -7,7 +7,9 @@ set -eu
 mode="${1:-run}"
 packages="python3 python3-venv ca-certificates libportaudio2 libsndfile1"
 if [ "$mode" = test ]; then
-    packages="$packages chromium make sox"
+    # A real PipeWire (with its ALSA/Pulse plugins and a session bus) for the audio node's tests
+    packages="$packages chromium make sox pipewire wireplumber pipewire-pulse pipewire-alsa"
+    packages="$packages pulseaudio-utils libasound2-plugins dbus flite"
 fi
 missing=""
 for pkg in $packages; do

@@ -140,3 +140,42 @@ def test_close_reason_fits_a_close_frame() -> None:
     error = ProtocolError(ErrorCode.BAD_HELLO, "é" * 200)
     assert len(error.close_reason().encode()) <= 123
     assert error.to_message()["code"] == "bad_hello"
+
+
+def test_level_and_gap_messages() -> None:
+    from edge_server.audio_protocol import GapReceived, LevelReceived, SignalLevel
+
+    proto = AudioUplinkProtocol()
+    proto.receive_text(hello(device="pipewire:alsa_input.usb-UMC204HD"))
+    level = {"type": "level", "rms_dbfs": -23.5, "peak_dbfs": -6, "clipping": False,
+             "silent_s": 0, "no_signal": False}  # fmt: skip
+    assert proto.receive_text(json.dumps(level)) == [
+        LevelReceived(SignalLevel(-23.5, -6.0, False, 0.0, False))
+    ]
+    assert proto.receive_text('{"type": "gap", "dropped_s": 2.5, "offline_s": 10}') == [
+        GapReceived(2.5, 10.0)
+    ]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"type": "level", "rms_dbfs": "loud", "peak_dbfs": 0, "silent_s": 0},
+        {"type": "level", "rms_dbfs": -20, "peak_dbfs": 0, "silent_s": -1},
+        {"type": "level", "rms_dbfs": -20, "peak_dbfs": 0, "silent_s": 0, "clipping": "no"},
+        {"type": "gap", "dropped_s": -1, "offline_s": 1},
+        {"type": "gap", "dropped_s": True, "offline_s": 1},
+    ],
+)
+def test_bad_level_or_gap_is_refused(message: dict[str, object]) -> None:
+    proto = AudioUplinkProtocol()
+    proto.receive_text(hello())
+    [event] = proto.receive_text(json.dumps(message))
+    assert isinstance(event, Refused)
+    assert event.error.code == ErrorCode.BAD_MESSAGE
+
+
+def test_device_in_hello() -> None:
+    assert parse_hello(hello(device="hw:2,0")).device == "hw:2,0"
+    with pytest.raises(ProtocolError):
+        parse_hello(hello(device="x" * 129))

@@ -88,3 +88,20 @@ def test_end_never_precedes_start() -> None:
     update = tracker.apply(hyp("a", final=True, start=5.0, end=4.0))
     assert update is not None
     assert update.message["end"] == update.message["start"] == 5.0
+
+
+def test_partials_carry_word_stability_when_the_engine_gives_it() -> None:
+    from edge_server.engines.base import Word
+
+    tracker = CaptionTracker("main", "transcribe", next_segment=1, timeline_offset=0.0)
+    words = (Word("ciao", 0.0, 0.4, True), Word("a", 0.4, 0.5, False))
+    partial = tracker.apply(Hypothesis("ciao a", False, 0.0, 0.5, "it-IT", words))
+    assert partial is not None
+    assert partial.message["lang"] == "it-IT"
+    assert partial.message["words"] == [
+        {"text": "ciao", "stable": True},
+        {"text": "a", "stable": False},
+    ]
+    final = tracker.apply(Hypothesis("ciao a tutti", True, 0.0, 0.9, "it-IT", words))
+    assert final is not None
+    assert "words" not in final.message

@@ -21,6 +21,17 @@ class UnsupportedLanguage(EngineError):
 
 
 @dataclass(frozen=True)
+class Word:
+    """One word of a result, with whether the engine will still change it."""
+
+    text: str
+    start: float
+    end: float
+    stable: bool
+    """True when the engine promises not to revise this word (Transcribe's ``Stable``)."""
+
+
+@dataclass(frozen=True)
 class Hypothesis:
     """One recognizer result, times in seconds from the start of its stream."""
 
@@ -29,6 +40,9 @@ class Hypothesis:
     start: float
     end: float
     language: str
+    """The language of this result: the stream's, or the one the engine identified."""
+    words: tuple[Word, ...] = ()
+    """Per-word detail when the engine gives it (empty for pocketsphinx)."""
 
 
 class RecognizerStream(Protocol):
