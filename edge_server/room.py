@@ -9,32 +9,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
 from typing import Any
 
-from edge_server.audio_protocol import BYTES_PER_SECOND, ErrorCode, ProtocolError, StreamHello
-from edge_server.captions import CaptionTracker
-from edge_server.engines.base import (
-    EngineError,
-    Recognizer,
-    RecognizerStream,
-    Translator,
-    UnsupportedLanguage,
+from edge_server.audio_protocol import ErrorCode, ProtocolError, SignalLevel, StreamHello
+from edge_server.audio_session import (
+    FINISH_TIMEOUT_S,
+    AudioSession,
+    FailureCallback,
+    FinalCallback,
+    SourceInfo,
 )
+from edge_server.engines.base import EngineError, Recognizer, Translator
 from edge_server.fanout import Broadcaster
 from edge_server.settings import RoomSettings, ServerSettings
 from edge_server.transcript import TranscriptStore
 
 log = logging.getLogger(__name__)
-
-FinalCallback = Callable[[dict[str, Any]], Awaitable[None]]
-FailureCallback = Callable[[EngineError], Coroutine[Any, Any, None]]
-FINISH_TIMEOUT_S = 60.0
+SIGNAL_STEP_DB = 6
+"""Screens get levels in steps of this many dB, so a status is not sent every second."""
 
 
 def _dumps(message: dict[str, Any]) -> str:
@@ -43,26 +40,6 @@ def _dumps(message: dict[str, Any]) -> str:
 
 def _utc_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@dataclass
-class SourceInfo:
-    """The audio source currently connected to a room."""
-
-    session: str
-    client_name: str
-    client_version: str
-    language: str
-    remote: str
-    connected_at: float = field(default_factory=time.monotonic)
-    last_frame_at: float | None = None
-    audio_bytes: int = 0
-    finals: int = 0
-
-    @property
-    def audio_seconds(self) -> float:
-        """Seconds of audio received on this connection."""
-        return self.audio_bytes / BYTES_PER_SECOND
 
 
 class Room:
@@ -114,7 +91,34 @@ class Room:
             "targets": list(self.settings.targets),
             "translator": self.translator.name if self.translator else "none",
             "audio": self.audio_state(),
+            "signal": self._coarse_signal(),
+            "offline": self.offline,
         }
+
+    @property
+    def offline(self) -> bool:
+        """True when the room wants a cloud recognizer but captions with the embedded one."""
+        return bool(getattr(self.recognizer, "offline", False))
+
+    def _coarse_signal(self) -> dict[str, Any] | None:
+        level = self.source.signal if self.source else None
+        if level is None:
+            return None
+        step = SIGNAL_STEP_DB
+        return {
+            "rms_dbfs": step * round(level.rms_dbfs / step),
+            "peak_dbfs": step * round(level.peak_dbfs / step),
+            "clipping": level.clipping,
+            "no_signal": level.no_signal,
+        }
+
+    def update_signal(self, source: SourceInfo, level: SignalLevel) -> None:
+        """The node reported its signal level."""
+        if level.no_signal and (source.signal is None or not source.signal.no_signal):
+            log.warning("room %s: no signal from %s for %.0f s", self.name, source.session,
+                        level.silent_s)  # fmt: skip
+        source.signal = level
+        self.publish_status_if_changed()
 
     def publish_status_if_changed(self) -> None:
         """Send ``status`` to subscribers when anything in it changed."""
@@ -133,8 +137,12 @@ class Room:
                 "client": f"{self.source.client_name} {self.source.client_version}".strip(),
                 "remote": self.source.remote,
                 "language": self.source.language,
+                "device": self.source.device,
                 "audio_seconds": round(self.source.audio_seconds, 1),
                 "last_frame_age_s": None if last is None else round(time.monotonic() - last, 2),
+                "signal": dataclasses.asdict(signal) if (signal := self.source.signal) else None,
+                "gaps": self.source.gaps,
+                "dropped_s": round(self.source.dropped_s, 1),
             }
         return {
             "engine": self.recognizer.name,
@@ -143,6 +151,7 @@ class Room:
             "targets": list(self.settings.targets),
             "audio": self.audio_state(),
             "audio_flowing": self.audio_state() == "flowing",
+            "offline": self.offline,
             "source": source,
             "subscribers": len(self.broadcaster.subscribers),
             "finals": self.store.count,
@@ -175,6 +184,7 @@ class Room:
             client_version=hello.client_version,
             language=language,
             remote=remote,
+            device=hello.device,
         )
         self.publish_status_if_changed()
         return self.source
@@ -253,111 +263,3 @@ class Room:
         with contextlib.suppress(EngineError):
             await self.recognizer.close()
         self.store.close()
-
-
-class AudioSession:
-    """One audio connection's trip through the recognizer and into the room."""
-
-    def __init__(
-        self,
-        room: Room,
-        source: SourceInfo,
-        on_final: FinalCallback | None,
-        on_failure: FailureCallback | None,
-    ) -> None:
-        self.room = room
-        self.source = source
-        self._on_final = on_final
-        self._on_failure = on_failure
-        self._failure_task: asyncio.Task[None] | None = None
-        self._stream: RecognizerStream | None = None
-        self._consumer: asyncio.Task[None] | None = None
-        self._tracker = CaptionTracker(
-            room.name, room.recognizer.name, room.next_segment, room.timeline
-        )
-        self.timeline_start = room.timeline
-        self._finished = False
-
-    async def start(self) -> None:
-        """Open the recognizer stream and start reading its results."""
-        await self.room.wait_previous_session()
-        self._tracker.next_segment = self.room.next_segment
-        self._tracker.timeline_offset = self.timeline_start = self.room.timeline
-        try:
-            self._stream = await self.room.recognizer.open_stream(self.source.language)
-        except UnsupportedLanguage as exc:
-            raise ProtocolError(ErrorCode.UNSUPPORTED_LANGUAGE, str(exc)) from None
-        self._consumer = asyncio.create_task(
-            self._consume(self._stream), name=f"recognizer-results-{self.source.session}"
-        )
-        self._consumer.add_done_callback(self._consumer_done)
-
-    def _consumer_done(self, task: asyncio.Task[None]) -> None:
-        if task.cancelled() or task.exception() is None:
-            return
-        exc = task.exception()
-        log.warning("room %s: recognizer results ended: %s", self.room.name, exc)
-        if self._on_failure is not None and not self._finished:
-            error = exc if isinstance(exc, EngineError) else EngineError(str(exc))
-            self._failure_task = asyncio.create_task(self._on_failure(error))
-
-    async def _consume(self, stream: RecognizerStream) -> None:
-        async for hyp in stream.results():
-            update = self._tracker.apply(hyp)
-            self.room.next_segment = self._tracker.next_segment
-            if update is None:
-                continue
-            if not update.is_final:
-                self.room.publish_partial(update.message)
-                continue
-            record = await self.room.commit_final(update.message)
-            self.source.finals += 1
-            if self._on_final is not None:
-                with contextlib.suppress(ConnectionError, RuntimeError):
-                    await self._on_final(record)
-
-    def _check_consumer(self) -> None:
-        if self._consumer is not None and self._consumer.done():
-            exc = self._consumer.exception()
-            if exc is not None:
-                raise EngineError(str(exc)) from exc
-
-    async def feed(self, pcm: bytes) -> None:
-        """Pass a frame to the recognizer and move the room's clock."""
-        self._check_consumer()
-        assert self._stream is not None
-        await self._stream.send_audio(pcm)
-        self.source.audio_bytes += len(pcm)
-        self.source.last_frame_at = time.monotonic()
-        self.room.timeline = self.timeline_start + self.source.audio_seconds
-
-    async def finish(self) -> None:
-        """Finalize the utterance in progress and wait until every final is on disk.
-
-        Raises EngineError if the recognizer failed; the room then restarts its recognizer.
-        """
-        if self._finished:
-            return
-        self._finished = True
-        try:
-            if self._stream is not None and self._consumer is not None:
-                if not self._consumer.done():
-                    await self._stream.finish()
-                await asyncio.wait_for(asyncio.shield(self._consumer), FINISH_TIMEOUT_S)
-        except (EngineError, TimeoutError) as exc:
-            await self.abort(exc)
-            raise EngineError(str(exc) or exc.__class__.__name__) from exc
-        finally:
-            self.room.next_segment = self._tracker.next_segment
-            self.room.timeline = max(self.room.timeline, self.room.store.last_end)
-
-    async def abort(self, exc: BaseException) -> None:
-        """Give up on the recognizer stream after a failure and reset the recognizer."""
-        self.room.last_error = f"recognizer: {exc}"
-        log.error("room %s: recognizer failed: %s", self.room.name, exc)
-        if self._consumer is not None and not self._consumer.done():
-            self._consumer.cancel()
-            with contextlib.suppress(asyncio.CancelledError, EngineError):
-                await self._consumer
-        with contextlib.suppress(EngineError):
-            await self.room.recognizer.close()

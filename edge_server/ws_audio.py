@@ -16,14 +16,17 @@ from edge_server.audio_protocol import (
     AudioUplinkProtocol,
     EndReceived,
     ErrorCode,
+    GapReceived,
     HelloReceived,
+    LevelReceived,
     ProtocolError,
     Refused,
     StreamHello,
 )
+from edge_server.audio_session import AudioSession
 from edge_server.engines.base import EngineError
 from edge_server.keys import SETTINGS, SOCKETS
-from edge_server.room import AudioSession, Room
+from edge_server.room import Room
 from edge_server.web_errors import room_or_400
 
 log = logging.getLogger(__name__)
@@ -94,6 +97,9 @@ async def _run_source(
     hello: StreamHello,
     remote: str,
 ) -> None:
+    # A source that just left may still be finalizing its last sentence: a reconnecting node
+    # waits for that instead of being refused as a second source.
+    await room.wait_previous_session()
     try:
         source = room.claim_source(hello, remote)
     except ProtocolError as exc:
@@ -171,6 +177,10 @@ async def _pump_audio(
         for event in events:
             if isinstance(event, AudioReceived):
                 await session.feed(event.pcm)
+            elif isinstance(event, LevelReceived):
+                session.room.update_signal(session.source, event.level)
+            elif isinstance(event, GapReceived):
+                session.skip(event.dropped_s, event.offline_s)
             elif isinstance(event, EndReceived):
                 return True
             elif isinstance(event, Refused):

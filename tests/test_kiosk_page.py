@@ -610,3 +610,28 @@ async def test_pure_functions(page: Page, peer: Peer) -> None:
     ]
     assert results["rooms"] == ["main", "aula_magna", None, None, None, None, None]
     assert results["translationFor"] == ["ciao", "ciao", "ciao", None]
+
+
+async def test_signal_alarm_and_offline_captions_in_the_corner(page: Page, peer: Peer) -> None:
+    await open_kiosk(page, peer)
+    alarm = page.locator(".corner .alarm")
+    mode = page.locator(".corner .mode")
+    await expect(alarm).to_be_hidden()
+    await expect(mode).to_be_hidden()
+
+    ok = {"rms_dbfs": -24, "peak_dbfs": -6, "clipping": False, "no_signal": False}
+    await peer.send({**STATUS_OFFLINE, "signal": ok})
+    await expect(alarm).to_be_hidden()
+
+    await peer.send({**STATUS_OFFLINE, "signal": {**ok, "no_signal": True}})
+    await expect(alarm).to_have_text("no signal")
+    await expect(alarm).to_have_attribute("data-alarm", "no_signal")
+
+    await peer.send({**STATUS_OFFLINE, "signal": {**ok, "clipping": True}, "offline": True})
+    await expect(alarm).to_have_text("clipping")
+    await expect(mode).to_have_text("offline captions")
+
+    # No source: no alarm about its signal; back on the cloud engine: no offline mark.
+    await peer.send({**STATUS_OFFLINE, "audio": "absent", "signal": None, "offline": False})
+    await expect(alarm).to_be_hidden()
+    await expect(mode).to_be_hidden()

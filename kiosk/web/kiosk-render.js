@@ -116,7 +116,8 @@ export function roomFromPath(pathname) {
  *   translations: Record<string, string>}} Final
  * @typedef {{segment: number, text: string, lang: string | null}} Partial
  * @typedef {{translator: string | null, audio: string | null, targets: string[] | null,
- *   source_lang: string | null, engine: string | null}} Status
+ *   source_lang: string | null, engine: string | null,
+ *   signal: {noSignal: boolean, clipping: boolean} | null, offline: boolean}} Status
  * @typedef {{room: string | null, connection: "connecting" | "open" | "reconnecting",
  *   finals: Final[], partials: Partial[], lastFinal: number, status: Status | null}} State
  */
@@ -188,6 +189,26 @@ function applyPartial(state, msg, options) {
   return { ...state, partials };
 }
 
+/** The screen's view of the node's signal report: just the two alarms it shows. */
+function signalOrNull(value) {
+  if (value === null || typeof value !== "object") return null;
+  return { noSignal: value.no_signal === true, clipping: value.clipping === true };
+}
+
+/**
+ * The discreet signal alarm for the status corner: "no signal" (a muted mixer), "clipping"
+ * (too loud), or "" when all is well or nothing is known.
+ * @param {Status | null} status
+ * @returns {string}
+ */
+export function signalAlarm(status) {
+  const signal = status?.signal ?? null;
+  if (signal === null) return "";
+  if (signal.noSignal) return "no signal";
+  if (signal.clipping) return "clipping";
+  return "";
+}
+
 function applyStatus(state, msg) {
   const targets = Array.isArray(msg.targets)
     ? msg.targets.filter((t) => typeof t === "string")
@@ -198,6 +219,8 @@ function applyStatus(state, msg) {
     targets,
     source_lang: stringOrNull(msg.source_lang),
     engine: stringOrNull(msg.engine),
+    signal: signalOrNull(msg.signal),
+    offline: msg.offline === true,
   };
   return { ...state, status };
 }
@@ -323,7 +346,11 @@ function skeleton(container) {
   const dot = part(corner, "dot", "span");
   const room = part(corner, "room", "span");
   const conn = part(corner, "conn", "span");
+  const mode = part(corner, "mode", "span");
+  const alarm = part(corner, "alarm", "span");
   return {
+    mode,
+    alarm,
     banner: part(container, "banner"),
     captions: part(container, "captions"),
     empty: part(container, "empty", "p"),
@@ -455,4 +482,13 @@ export function render(container, state, options) {
   const audio = state.connection === "open" ? (state.status?.audio ?? "unknown") : "unknown";
   parts.dot.dataset.audio = audio;
   parts.dot.title = AUDIO_LABELS[audio] ?? "audio unknown";
+
+  const live = state.connection === "open";
+  const offline = live && state.status?.offline === true;
+  setText(parts.mode, offline ? "offline captions" : "");
+  setShown(parts.mode, offline);
+  const alarm = live && audio !== "absent" ? signalAlarm(state.status) : "";
+  setText(parts.alarm, alarm);
+  setShown(parts.alarm, alarm !== "");
+  parts.alarm.dataset.alarm = alarm.replace(" ", "_");
 }
