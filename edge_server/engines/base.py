@@ -15,9 +15,14 @@ from typing import Protocol
 class EngineError(RuntimeError):
     """An engine failed in a way the room should report (and may recover from)."""
 
+    retryable: bool = True
+    """False when trying again cannot help (credentials, configuration, bad request)."""
+
 
 class UnsupportedLanguage(EngineError):
     """The engine cannot handle the requested language."""
+
+    retryable = False
 
 
 @dataclass(frozen=True)
