@@ -12,6 +12,7 @@ from aiohttp import web
 import kiosk
 from edge_server import pages, ws_audio, ws_captions
 from edge_server.keys import ROOMS, SETTINGS, SOCKETS, OpenSockets
+from edge_server.metrics import setup_metrics
 from edge_server.rooms import RecognizerFactory, RoomRegistry
 from edge_server.settings import ServerSettings
 
@@ -64,4 +65,5 @@ def create_app(
             web.static("/static", kiosk.WEB_ROOT),
         ]
     )
+    setup_metrics(app)
     return app

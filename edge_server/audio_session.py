@@ -129,6 +129,7 @@ class AudioSession:
         self._check_consumer()
         assert self._stream is not None
         await self._stream.send_audio(pcm)
+        self.room.costs.add_audio(self.room.recognizer.name, len(pcm))
         self.source.audio_bytes += len(pcm)
         self.source.last_frame_at = time.monotonic()
         self.room.timeline = self.timeline_start + self._skipped + self.source.audio_seconds

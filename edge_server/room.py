@@ -24,6 +24,7 @@ from edge_server.audio_session import (
     FinalCallback,
     SourceInfo,
 )
+from edge_server.costs import CostMeter
 from edge_server.engines.base import EngineError, Recognizer, Translator
 from edge_server.fanout import Broadcaster
 from edge_server.settings import RoomSettings, ServerSettings
@@ -66,6 +67,7 @@ class Room:
         self.next_segment = store.last_segment + 1
         self.sessions_started = 0
         self.last_error: str | None = None
+        self.costs = CostMeter()
         self._last_status = _dumps(self.status_message())
         self._finishing: asyncio.Task[EngineError | None] | None = None
 
@@ -157,6 +159,9 @@ class Room:
             "finals": self.store.count,
             "timeline_s": round(self.timeline, 3),
             "last_error": self.last_error,
+            "recognizer_error": getattr(self.recognizer, "last_error", None),
+            "engine_switches": list(getattr(self.recognizer, "switches", [])),
+            "cost": self.costs.estimate(),
         }
 
     # --- audio sessions ----------------------------------------------------------------------
@@ -200,11 +205,13 @@ class Room:
         targets = [t for t in self.settings.targets if t != message["lang"]]
         if self.translator is not None and targets:
             try:
-                translations = await self.translator.translate(
-                    message["text"], message["lang"], targets
+                translations = await asyncio.wait_for(
+                    self.translator.translate(message["text"], message["lang"], targets),
+                    self.server.translate_timeout_s + 1.0,
                 )
                 message["translations"] = dict(translations)
-            except EngineError as exc:
+                self.costs.add_translation(message["text"], len(translations))
+            except (EngineError, TimeoutError) as exc:
                 self.last_error = f"translation: {exc}"
                 log.warning("room %s: translation failed: %s", self.name, exc)
         message["wall"] = _utc_now()

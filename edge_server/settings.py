@@ -15,11 +15,23 @@ from typing import Any
 
 from edge_server.names import InvalidName, validate_language, validate_room_name
 
-ENGINES = ("pocketsphinx",)
+ENGINES = ("pocketsphinx", "transcribe")
+TRANSLATORS = ("none", "amazon-translate")
+SYNTHESIZERS = ("none", "polly")
+STABILITIES = ("off", "low", "medium", "high")
+FILTER_METHODS = ("mask", "remove", "tag")
+POLLY_ENGINES = ("standard", "neural", "generative", "long-form")
+_LANGUAGE_LISTS = ("targets", "languages")
+_NAME_LISTS = ("terminology",)
 
 
 class SettingsError(ValueError):
     """A setting has an invalid value; the message names it."""
+
+
+def _one_of(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise SettingsError(f"{name} {value!r} is not one of {', '.join(allowed)}")
 
 
 @dataclass(frozen=True)
@@ -27,21 +39,62 @@ class RoomSettings:
     """How one room works."""
 
     source_lang: str = "en-US"
-    """The language spoken, unless the audio node's hello says otherwise."""
+    """The language spoken, unless the audio node's hello says otherwise. With ``languages``,
+    the preferred one for identification."""
+    languages: tuple[str, ...] = ()
+    """Two or more languages to identify automatically (talks alternating Italian and English);
+    empty for a fixed language. Needs ``engine = "transcribe"``."""
     targets: tuple[str, ...] = ()
-    """Languages to translate finals into (needs a translator; the offline default has none)."""
+    """Languages to translate finals into (needs a translator)."""
     engine: str = "pocketsphinx"
-    """Recognizer: ``pocketsphinx`` (embedded, offline)."""
+    """Recognizer: ``pocketsphinx`` (embedded, offline) or ``transcribe`` (Amazon)."""
+    fallback: bool = True
+    """With a cloud engine: caption with pocketsphinx while the cloud is unreachable."""
+    fallback_grace_s: float = 10.0
+    """How long the cloud engine may fail before the room falls back."""
+    stability: str = "high"
+    """Transcribe partial-results stabilization: ``off``, ``low``, ``medium``, ``high``."""
+    vocabulary: str = ""
+    """Transcribe custom vocabulary name (names, jargon of the conference)."""
+    vocabulary_filter: str = ""
+    """Transcribe vocabulary filter name."""
+    vocabulary_filter_method: str = "mask"
+    """What the filter does: ``mask``, ``remove`` or ``tag``."""
+    translator: str = "none"
+    """``none`` or ``amazon-translate``."""
+    terminology: tuple[str, ...] = ()
+    """Amazon Translate custom terminology names."""
+    synthesizer: str = "none"
+    """``none`` or ``polly`` (speech for the listeners' phones)."""
+    polly_engine: str = "neural"
+    """Polly engine: ``standard``, ``neural``, ``generative`` or ``long-form``."""
+    voices: Mapping[str, str] = field(default_factory=dict)
+    """Preferred Polly voice per language (``{"it" = "Bianca"}``); others are discovered."""
 
     def __post_init__(self) -> None:
         try:
             validate_language(self.source_lang)
-            for target in self.targets:
-                validate_language(target)
+            for code in (*self.targets, *self.languages, *self.voices):
+                validate_language(code)
         except InvalidName as exc:
             raise SettingsError(str(exc)) from None
-        if self.engine not in ENGINES:
-            raise SettingsError(f"unknown engine {self.engine!r}: choose one of {ENGINES}")
+        _one_of("engine", self.engine, ENGINES)
+        _one_of("translator", self.translator, TRANSLATORS)
+        _one_of("synthesizer", self.synthesizer, SYNTHESIZERS)
+        _one_of("stability", self.stability, STABILITIES)
+        _one_of("vocabulary_filter_method", self.vocabulary_filter_method, FILTER_METHODS)
+        _one_of("polly_engine", self.polly_engine, POLLY_ENGINES)
+        if len(self.languages) == 1:
+            raise SettingsError("languages: give two or more to identify, or none")
+        if self.languages and self.engine != "transcribe":
+            raise SettingsError("languages (automatic identification) needs engine transcribe")
+        if not 0 <= self.fallback_grace_s <= 3600:
+            raise SettingsError("fallback_grace_s must be within 0-3600")
+
+    @property
+    def identifies_language(self) -> bool:
+        """True when the recognizer identifies the language among ``languages``."""
+        return len(self.languages) >= 2
 
 
 @dataclass(frozen=True)
@@ -72,6 +125,12 @@ class ServerSettings:
     """Seconds without a frame before a connected source is reported as not flowing."""
     max_utterance_s: float = 15.0
     """Continuous speech longer than this is split into several finals."""
+    aws_region: str = ""
+    """AWS region for the cloud engines; empty: the standard chain (``AWS_REGION``, profile)."""
+    transcribe_rotate_s: float = 13800.0
+    """Open a new Transcribe stream (at a pause) after this long: the service stops at 4 h."""
+    translate_timeout_s: float = 3.0
+    """Longest wait for one translation; a late language is shown as missing."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.port <= 65535:
@@ -101,13 +160,23 @@ def _room_from_mapping(data: Mapping[str, Any], base: RoomSettings, where: str) 
             f"{where}: unknown setting(s) {sorted(unknown)}; known: {sorted(known)}"
         )
     values: dict[str, Any] = dict(data)
-    if "targets" in values:
-        targets = values["targets"]
-        if isinstance(targets, str):
-            targets = [t for t in targets.split(",") if t.strip()]
-        if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
-            raise SettingsError(f"{where}.targets must be a list of language codes")
-        values["targets"] = tuple(t.strip() for t in targets)
+    for key in (*_LANGUAGE_LISTS, *_NAME_LISTS):
+        if key in values:
+            items = values[key]
+            if isinstance(items, str):
+                items = [t for t in items.split(",") if t.strip()]
+            if not isinstance(items, list) or not all(isinstance(t, str) for t in items):
+                raise SettingsError(f"{where}.{key} must be a list of strings")
+            values[key] = tuple(t.strip() for t in items)
+    if "voices" in values:
+        voices = values["voices"]
+        if not isinstance(voices, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in voices.items()
+        ):
+            raise SettingsError(f"{where}.voices must be a table of language = voice")
+    for key, kind in (("fallback", bool), ("fallback_grace_s", float)):
+        if key in values and isinstance(values[key], str):
+            values[key] = _coerce(f"{where}.{key}", values[key], kind)
     try:
         return dataclasses.replace(base, **values)
     except SettingsError as exc:
@@ -139,8 +208,19 @@ _SCALARS: dict[str, type] = {
     "fsync": bool,
     "audio_idle_s": float,
     "max_utterance_s": float,
+    "aws_region": str,
+    "transcribe_rotate_s": float,
+    "translate_timeout_s": float,
 }
-_ROOM_ENV = {"SOURCE_LANG": "source_lang", "TARGETS": "targets", "ENGINE": "engine"}
+_ROOM_ENV = {
+    "SOURCE_LANG": "source_lang",
+    "LANGUAGES": "languages",
+    "TARGETS": "targets",
+    "ENGINE": "engine",
+    "FALLBACK": "fallback",
+    "TRANSLATOR": "translator",
+    "SYNTHESIZER": "synthesizer",
+}
 
 
 def load_settings(
@@ -179,7 +259,7 @@ def load_settings(
     for key, value in (overrides or {}).items():
         if value is None:
             continue
-        if key in ("source_lang", "targets", "engine"):
+        if key in _ROOM_ENV.values():
             default_room_data[key] = value
         else:
             raw[key] = value

@@ -52,7 +52,14 @@ targets = ["en", "de"]
         ("colour = 'red'", {}, "unknown setting"),
         ("[rooms.Bad]\n", {}, "invalid room name"),
         ("[rooms.a]\nsource_lang = 'english'\n", {}, "invalid language code"),
-        ("[rooms.a]\nengine = 'whisper'\n", {}, "unknown engine"),
+        ("[rooms.a]\nengine = 'whisper'\n", {}, "engine 'whisper' is not one of"),
+        ("[rooms.a]\ntranslator = 'deepl'\n", {}, "translator 'deepl' is not one of"),
+        ("[rooms.a]\nstability = 'rock'\n", {}, "stability"),
+        ("[rooms.a]\nlanguages = ['it-IT']\nengine='transcribe'\n", {}, "two or more"),
+        ("[rooms.a]\nlanguages = ['it-IT', 'en-US']\n", {}, "needs engine transcribe"),
+        ("[rooms.a]\nvoices = ['Bianca']\n", {}, "voices must be a table"),
+        ("[rooms.a]\nvoices = {italian = 'Bianca'}\n", {}, "invalid language code"),
+        ("[rooms.a]\nfallback_grace_s = -1\n", {}, "fallback_grace_s"),
         ("[rooms.a]\nvoice = 'x'\n", {}, "unknown setting"),
         ("[rooms.a]\ntargets = 3\n", {}, "targets must be a list"),
         ("max_frame_bytes = 641", {}, "max_frame_bytes"),
@@ -104,3 +111,34 @@ def test_bad_subscribe_params(query: dict[str, str], name: str) -> None:
     with pytest.raises(InvalidParameter) as info:
         parse_subscribe_params(query, backlog_default=50, backlog_max=500)
     assert info.value.name == name
+
+
+def test_cloud_room_settings(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(
+        """
+aws_region = "eu-south-1"
+
+[rooms.aula]
+engine = "transcribe"
+source_lang = "it-IT"
+languages = ["it-IT", "en-US"]
+targets = ["en", "de"]
+translator = "amazon-translate"
+terminology = ["conference-names"]
+synthesizer = "polly"
+voices = {en = "Joanna", de = "Vicki"}
+vocabulary = "speakers-2026"
+fallback_grace_s = 5
+"""
+    )
+    settings = load_settings(config_file=config, env={"EDGE_SERVER_FALLBACK": "false"})
+    aula = settings.room("aula")
+    assert settings.aws_region == "eu-south-1"
+    assert aula.identifies_language
+    assert aula.languages == ("it-IT", "en-US")
+    assert aula.terminology == ("conference-names",)
+    assert aula.voices == {"en": "Joanna", "de": "Vicki"}
+    assert aula.fallback is False  # the environment's default reaches every room
+    assert aula.fallback_grace_s == 5
+    assert not settings.room("other").identifies_language

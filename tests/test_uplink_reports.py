@@ -97,3 +97,27 @@ async def test_bad_level_message_is_refused_and_the_room_stays(server: LiveServe
     ws2, ready = await open_audio(server.ws, "main")
     assert ready["type"] == "ready"
     await ws2.close()
+
+
+async def test_metrics_and_cost_in_health(server: LiveServer) -> None:
+    ws, _ = await open_audio(server.ws, "main")
+    await ws.send(json.dumps(LEVEL))
+    for _ in range(10):
+        await ws.send(b"\0\0" * 1600)
+    await ws.send(json.dumps({"type": "end"}))
+    while (await recv_json(ws))["type"] != "ended":
+        pass
+    room = await health(server)
+    assert room["cost"]["usage"]["recognizer_minutes"] == {"pocketsphinx": 0.02}
+    assert room["cost"]["usd"]["total"] == 0.0
+    assert room["offline"] is False
+    assert room["engine_switches"] == []
+    async with aiohttp.ClientSession() as http, http.get(f"{server.http}/metrics") as r:
+        assert r.status == 200
+        assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        text = await r.text()
+    assert 'edge_room_recognizer_audio_seconds_total{engine="pocketsphinx",room="main"} 1.0' in (
+        text
+    )
+    assert 'edge_room_cost_usd{room="main",service="total"} 0.0' in text
+    assert 'edge_room_offline{room="main"} 0.0' in text
