@@ -635,3 +635,21 @@ async def test_signal_alarm_and_offline_captions_in_the_corner(page: Page, peer:
     await peer.send({**STATUS_OFFLINE, "audio": "absent", "signal": None, "offline": False})
     await expect(alarm).to_be_hidden()
     await expect(mode).to_be_hidden()
+
+
+async def test_unstable_words_of_a_partial_are_set_apart(page: Page, peer: Peer) -> None:
+    await open_kiosk(page, peer)
+    words = [
+        {"text": "buongiorno", "stable": True},
+        {"text": "a", "stable": True},
+        {"text": "tutti", "stable": False},
+    ]
+    await peer.send({**partial(1, "buongiorno a tutti"), "lang": "it-IT", "words": words})
+    line = page.locator('.partial[data-segment="1"]')
+    await expect(line.locator(".source")).to_have_text("buongiorno a tutti")
+    await expect(line.locator(".word.stable")).to_have_count(2)
+    await expect(line.locator(".word.unstable")).to_have_text("tutti")
+    # Malformed word lists fall back to the plain text.
+    await peer.send({**partial(1, "buongiorno a tutti voi"), "words": [{"stable": True}]})
+    await expect(line.locator(".source")).to_have_text("buongiorno a tutti voi")
+    await expect(line.locator(".word")).to_have_count(0)

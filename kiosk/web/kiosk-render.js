@@ -114,7 +114,8 @@ export function roomFromPath(pathname) {
 /**
  * @typedef {{segment: number, text: string, lang: string | null,
  *   translations: Record<string, string>}} Final
- * @typedef {{segment: number, text: string, lang: string | null}} Partial
+ * @typedef {{segment: number, text: string, lang: string | null,
+ *   words: {text: string, stable: boolean}[] | null}} Partial
  * @typedef {{translator: string | null, audio: string | null, targets: string[] | null,
  *   source_lang: string | null, engine: string | null,
  *   signal: {noSignal: boolean, clipping: boolean} | null, offline: boolean}} Status
@@ -184,7 +185,9 @@ function applyPartial(state, msg, options) {
     // are not sent).
     return others.length === state.partials.length ? state : { ...state, partials: others };
   }
-  const partial = { segment: msg.segment, text: msg.text, lang: langOrNull(msg.lang) };
+  const partial = {
+    segment: msg.segment, text: msg.text, lang: langOrNull(msg.lang), words: wordsOrNull(msg.words),
+  };
   const partials = [...others, partial].sort((a, b) => a.segment - b.segment).slice(-MAX_PARTIALS);
   return { ...state, partials };
 }
@@ -207,6 +210,14 @@ export function signalAlarm(status) {
   if (signal.noSignal) return "no signal";
   if (signal.clipping) return "clipping";
   return "";
+}
+
+/** Per-word stability of a partial, when the engine gives it; null otherwise. */
+export function wordsOrNull(value) {
+  if (!Array.isArray(value) || value.length === 0) return null;
+  const words = value.filter((w) => w && typeof w.text === "string")
+    .map((w) => ({ text: w.text, stable: w.stable === true }));
+  return words.length === value.length ? words : null;
 }
 
 function applyStatus(state, msg) {
@@ -402,7 +413,16 @@ function finalNode(doc, final, shownLangs) {
 function partialNode(doc, partial) {
   const node = el(doc, "div", "line partial");
   node.dataset.segment = String(partial.segment);
-  node.append(sourceNode(doc, partial.text, partial.lang));
+  const source = sourceNode(doc, partial.text, partial.lang);
+  if (partial.words) {
+    // Words the engine may still revise are set apart, so readers do not trust them yet.
+    source.textContent = "";
+    partial.words.forEach((word, index) => {
+      if (index > 0) source.append(doc.createTextNode(" "));
+      source.append(el(doc, "span", word.stable ? "word stable" : "word unstable", word.text));
+    });
+  }
+  node.append(source);
   return node;
 }
 
@@ -428,7 +448,7 @@ function captionNodes(captions, state, options) {
     if (wanted.at(-1).dataset.age !== String(age)) wanted.at(-1).dataset.age = String(age);
   });
   for (const partial of state.partials) {
-    const signature = JSON.stringify([partial.text, partial.lang]);
+    const signature = JSON.stringify([partial.text, partial.lang, partial.words]);
     reuse(`p${partial.segment}`, signature, () => partialNode(doc, partial));
   }
   return wanted;
