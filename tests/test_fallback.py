@@ -166,3 +166,31 @@ async def test_failure_at_any_point_loses_nothing(fail_at: int) -> None:
     script = talk(3)
     finals = await run(rec, script)
     assert words_of(finals) == expected(script)
+
+
+async def test_a_language_the_fallback_cannot_hear_keeps_retrying_the_cloud() -> None:
+    primary, fallback = ScriptedRecognizer("cloud"), ScriptedRecognizer("embedded")
+    fallback.supported_languages = lambda: frozenset({"en-US"})  # type: ignore[method-assign]
+    rec = FallbackRecognizer(primary, fallback, FAST, label="t")
+    stream = await rec.open_stream("it-IT")
+    primary.fail_after_chunks = primary.chunks_total
+    primary.down = ScriptedError("unavailable")
+    finals: list[Hypothesis] = []
+
+    async def collect() -> None:
+        async for hyp in stream.results():
+            if hyp.is_final:
+                finals.append(hyp)
+
+    collector = asyncio.create_task(collect())
+    script = talk(3)
+    for i, n in enumerate(script):
+        if i == 8:
+            assert not rec.offline  # grace long over, but no fallback for Italian
+            primary.down = None
+        await stream.send_audio(word_audio(n))
+        await asyncio.sleep(0.05)
+    await stream.finish()
+    await asyncio.wait_for(collector, 10)
+    assert words_of(finals) == expected(script)
+    assert fallback.streams_opened == 0

@@ -96,6 +96,11 @@ class FallbackStream:
     def __init__(self, owner: FallbackRecognizer, language: str) -> None:
         self._owner = owner
         self._language = language
+        fallback = owner.fallback
+        langs = fallback.supported_languages() if fallback is not None else None
+        self._fallback = fallback if langs is None or language in langs else None
+        """The fallback engine, if it understands this stream's language."""
+        owner.state.has_fallback = self._fallback is not None
         self._results: asyncio.Queue[Hypothesis | BaseException | None] = asyncio.Queue()
         self._pending = bytearray()
         self._pending_origin = 0
@@ -116,8 +121,8 @@ class FallbackStream:
     async def start(self) -> None:
         """Open the first inner stream (a failure starts recovery, it is not raised)."""
         owner = self._owner
-        if owner.state.mode is Mode.FALLBACK and owner.fallback is not None:
-            await self._switch_to(owner.fallback)
+        if owner.state.mode is Mode.FALLBACK and self._fallback is not None:
+            await self._switch_to(self._fallback)
             self._start_prober()
             return
         try:
@@ -199,7 +204,7 @@ class FallbackStream:
                 await asyncio.wait_for(pump, 60.0)
 
     async def _finish_on_any_engine(self) -> None:
-        for engine in (self._owner.fallback, self._owner.primary):
+        for engine in (self._fallback, self._owner.primary):
             if engine is None:
                 continue
             try:
@@ -253,12 +258,12 @@ class FallbackStream:
         owner = self._owner
         while not self._finishing:
             switching = False
-            if owner.state.mode is Mode.FALLBACK and owner.fallback is not None:
-                target, delay = owner.fallback, owner.state.policy.retry.first_s  # it crashed
+            if owner.state.mode is Mode.FALLBACK and self._fallback is not None:
+                target, delay = self._fallback, owner.state.policy.retry.first_s  # it crashed
             else:
                 decision = owner.state.primary_failed(owner.clock(), exc.retryable, str(exc))
-                if isinstance(decision, SwitchToFallback) and owner.fallback is not None:
-                    target, delay, switching = owner.fallback, 0.0, True
+                if isinstance(decision, SwitchToFallback) and self._fallback is not None:
+                    target, delay, switching = self._fallback, 0.0, True
                 else:
                     target, delay = owner.primary, getattr(decision, "delay_s", 1.0)
             await asyncio.sleep(delay)
@@ -310,8 +315,8 @@ class FallbackStream:
             try:
                 await self._switch_to(owner.primary)
             except EngineError as exc:
-                if owner.fallback is not None:
-                    await self._switch_to(owner.fallback)
+                if self._fallback is not None:
+                    await self._switch_to(self._fallback)
                 self._start_prober()
                 log.warning("%s: switch back failed: %s", owner.label, exc)
                 return
