@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from edge_server.engines.base import Recognizer
-from edge_server.engines.worker_protocol import DecoderOptions
+from edge_server.engines.factory import build_recognizer
 from edge_server.names import InvalidName, validate_room_name
 from edge_server.room import Room
 from edge_server.settings import RoomSettings, ServerSettings
@@ -21,13 +21,8 @@ STATUS_TICK_S = 1.0
 
 
 def default_recognizer_factory(name: str, room: RoomSettings, server: ServerSettings) -> Recognizer:
-    """The engine a room's settings ask for."""
-    if room.engine == "pocketsphinx":
-        from edge_server.engines.pocketsphinx_engine import PocketsphinxRecognizer
-
-        options = DecoderOptions(max_utterance_s=server.max_utterance_s)
-        return PocketsphinxRecognizer(label=f"room {name}", options=options)
-    raise ValueError(f"unknown engine {room.engine!r}")
+    """The engine a room's settings ask for (see :mod:`edge_server.engines.factory`)."""
+    return build_recognizer(name, room, server)
 
 
 class RoomRegistry:

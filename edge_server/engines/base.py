@@ -67,8 +67,10 @@ class RecognizerStream(Protocol):
 class Recognizer(Protocol):
     """A streaming speech-to-text engine for one room."""
 
-    name: str
-    """Short engine name shown on screens and in /healthz (``"pocketsphinx"``)."""
+    @property
+    def name(self) -> str:
+        """Short engine name shown on screens and in /healthz (``"pocketsphinx"``)."""
+        ...
 
     def supported_languages(self) -> frozenset[str] | None:
         """Languages it accepts, or None when it accepts any valid code."""

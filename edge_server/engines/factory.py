@@ -1,0 +1,54 @@
+"""Engines for a room, built from its settings. Cloud modules are imported only when a room
+asks for them, so an offline server never loads the AWS SDKs."""
+
+from __future__ import annotations
+
+from edge_server.engines.base import Recognizer
+from edge_server.engines.worker_protocol import DecoderOptions
+from edge_server.settings import RoomSettings, ServerSettings
+
+
+def embedded_recognizer(name: str, server: ServerSettings) -> Recognizer:
+    """The room's pocketsphinx recognizer (a worker process started on first use)."""
+    from edge_server.engines.pocketsphinx_engine import PocketsphinxRecognizer
+
+    options = DecoderOptions(max_utterance_s=server.max_utterance_s)
+    return PocketsphinxRecognizer(label=f"room {name}", options=options)
+
+
+def transcribe_recognizer(name: str, room: RoomSettings, server: ServerSettings) -> Recognizer:
+    """Amazon Transcribe for the room, configured from its settings."""
+    from edge_server.engines.transcribe_engine import TranscribeRecognizer
+    from edge_server.engines.transcribe_options import TranscribeOptions
+
+    languages = room.languages
+    options = TranscribeOptions(
+        region=server.aws_region or None,
+        languages=languages,
+        preferred_language=room.source_lang if room.source_lang in languages else None,
+        partial_stabilization=room.stability != "off",
+        stability="high" if room.stability == "off" else room.stability,  # type: ignore[arg-type]
+        vocabulary_names=(room.vocabulary,) if room.vocabulary else (),
+        vocabulary_filter_names=(room.vocabulary_filter,) if room.vocabulary_filter else (),
+        vocabulary_filter_method=room.vocabulary_filter_method,  # type: ignore[arg-type]
+        rotate_after_s=server.transcribe_rotate_s,
+    )
+    return TranscribeRecognizer(options, label=f"room {name}")
+
+
+def build_recognizer(name: str, room: RoomSettings, server: ServerSettings) -> Recognizer:
+    """The recognizer a room's settings ask for; a cloud one gets the embedded one behind it."""
+    if room.engine == "pocketsphinx":
+        return embedded_recognizer(name, server)
+    if room.engine == "transcribe":
+        from edge_server.engines.fallback import FallbackRecognizer
+        from edge_server.engines.fallback_policy import FallbackPolicy
+
+        fallback = embedded_recognizer(name, server) if room.fallback else None
+        return FallbackRecognizer(
+            transcribe_recognizer(name, room, server),
+            fallback,
+            FallbackPolicy(grace_s=room.fallback_grace_s),
+            label=f"room {name}",
+        )
+    raise ValueError(f"unknown engine {room.engine!r}")
