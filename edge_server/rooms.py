@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from edge_server.engines.base import Recognizer
-from edge_server.engines.factory import build_recognizer
+from edge_server.engines.factory import build_recognizer, build_translator
 from edge_server.names import InvalidName, validate_room_name
 from edge_server.room import Room
 from edge_server.settings import RoomSettings, ServerSettings
@@ -62,6 +62,7 @@ class RoomRegistry:
             self.settings,
             self._factory(name, room_settings, self.settings),
             store,
+            translator=build_translator(room_settings, self.settings),
         )
         self.rooms[name] = room
         log.info(

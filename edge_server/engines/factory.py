@@ -3,7 +3,7 @@ asks for them, so an offline server never loads the AWS SDKs."""
 
 from __future__ import annotations
 
-from edge_server.engines.base import Recognizer
+from edge_server.engines.base import Recognizer, Translator
 from edge_server.engines.worker_protocol import DecoderOptions
 from edge_server.settings import RoomSettings, ServerSettings
 
@@ -52,3 +52,20 @@ def build_recognizer(name: str, room: RoomSettings, server: ServerSettings) -> R
             label=f"room {name}",
         )
     raise ValueError(f"unknown engine {room.engine!r}")
+
+
+def build_translator(room: RoomSettings, server: ServerSettings) -> Translator | None:
+    """The translator a room's settings ask for, or None."""
+    if room.translator == "none" or not room.targets:
+        return None
+    if room.translator == "amazon-translate":
+        from edge_server.engines.translate_engine import TranslateOptions, TranslateTranslator
+
+        return TranslateTranslator(
+            TranslateOptions(
+                region=server.aws_region or None,
+                terminology_names=room.terminology,
+                timeout_s=server.translate_timeout_s,
+            )
+        )
+    raise ValueError(f"unknown translator {room.translator!r}")
