@@ -46,7 +46,7 @@ class CaptionTracker:
             "lang": hyp.language,
             "start": _round_time(self.timeline_offset + hyp.start),
             "end": _round_time(self.timeline_offset + max(hyp.end, hyp.start)),
-            "engine": self.engine,
+            "engine": hyp.engine or self.engine,
         }
         if hyp.words and not hyp.is_final:
             message["words"] = [{"text": w.text, "stable": w.stable} for w in hyp.words]

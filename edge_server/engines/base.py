@@ -48,6 +48,8 @@ class Hypothesis:
     """The language of this result: the stream's, or the one the engine identified."""
     words: tuple[Word, ...] = ()
     """Per-word detail when the engine gives it (empty for pocketsphinx)."""
+    engine: str = ""
+    """The engine that produced it, when a wrapper switches engines (else the room's)."""
 
 
 class RecognizerStream(Protocol):

@@ -215,12 +215,16 @@ class FallbackStream:
         await self._results.put(EngineError("no recognizer could finalize the last audio"))
 
     async def _pump_results(self, stream: RecognizerStream, generation: int) -> None:
+        engine_name = self._inner_engine.name if self._inner_engine is not None else ""
         try:
             async for hyp in stream.results():
                 if generation != self._generation:
                     return
                 shifted = replace(
-                    hyp, start=hyp.start + self._inner_base, end=hyp.end + self._inner_base
+                    hyp,
+                    start=hyp.start + self._inner_base,
+                    end=hyp.end + self._inner_base,
+                    engine=hyp.engine or engine_name,
                 )
                 if hyp.is_final:
                     self._trim_pending(shifted.end)
