@@ -1,7 +1,9 @@
 """``edge-audio``: the audio node's command line.
 
-Subcommands: ``stream-file`` (send a sound file to a room). Exit codes: 0 ok, 2 usage or file
-error, 3 the server refused the stream, 4 the connection failed or was lost, 130 interrupted.
+Subcommands: ``stream-file`` (send a sound file to a room; exit codes: 0 ok, 2 usage or file
+error, 3 the server refused the stream, 4 the connection failed or was lost, 130 interrupted),
+``run`` (the live audio node) and ``devices`` (the ranked capture devices): see
+:mod:`edge_audio.cli_node`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge_audio import __version__
+from edge_audio.cli_node import add_commands
 from edge_audio.convert import ChannelSelection, PcmConverter
 from edge_audio.framing import DEFAULT_FRAME_MS, FrameAssembler, frame_bytes_for_ms
 from edge_audio.pacing import Pacer
@@ -191,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--quiet", action="store_true", help="print only errors")
     p.set_defaults(handler=_stream_file)
+    add_commands(sub, common)
     return parser
 
 

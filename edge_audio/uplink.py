@@ -1,8 +1,8 @@
 """The audio uplink client: a thin ``websockets`` adapter over ``edge_server.audio_protocol``.
 
-One :class:`AudioUplink` is one connection: ``connect()`` (hello -> ready), ``send_frames()``,
-``end()`` (-> ended), ``close()``. It does not reconnect; a reconnect loop for live capture
-creates a new :class:`AudioUplink` per attempt and keeps the source and converter across them.
+One :class:`AudioUplink` is one connection: ``connect()`` (hello -> ready), ``send_frames()``
+or ``send()``, ``end()`` (-> ended), ``close()``. It does not reconnect; the live node's reconnect
+loop (:mod:`edge_audio.reconnect`) creates a new :class:`AudioUplink` per attempt.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
 import time
 from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass
@@ -64,10 +65,13 @@ class ServerRefused(UplinkError):
 class UplinkLost(UplinkError):
     """The connection could not be made, or broke without an ``error`` from the server."""
 
-    def __init__(self, url: str, reason: str) -> None:
-        """``reason`` says what happened, e.g. ``"cannot connect: connection refused"``."""
+    def __init__(self, url: str, reason: str, dead_for: float = 0.0) -> None:
+        """``reason`` says what happened, e.g. ``"cannot connect: connection refused"``;
+        ``dead_for``: how long the link was already silent when this was noticed (a ping
+        timeout notices a dead link only after the timeout)."""
         self.url = url
         self.reason = reason
+        self.dead_for = dead_for
         super().__init__(f"{url}: {reason}")
 
 
@@ -91,6 +95,17 @@ class UplinkSettings:
     """Seconds to wait for ``ended`` after ``end`` (the recognizer finishes its utterance)."""
     close_grace: float = 2.0
     """Seconds to wait for the close that follows a fatal ``error``."""
+    device: str | None = None
+    """``hello.device``: the capture device, shown by the server (None: not said)."""
+    ping_interval: float | None = 20.0
+    """Seconds between WebSocket pings (None: no pings)."""
+    ping_timeout: float | None = 20.0
+    """A ping unanswered for this long closes the connection as lost."""
+    write_limit: int = 32 * 1024
+    """Bytes queued in the WebSocket's write buffer before :meth:`AudioUplink.send` waits."""
+    send_buffer_bytes: int | None = None
+    """The socket's kernel send buffer (``SO_SNDBUF``); None keeps the system's. A small one
+    keeps unsent audio in the caller's buffer rather than in a connection that may be dead."""
 
 
 @dataclass(frozen=True)
@@ -189,12 +204,20 @@ class AudioUplink:
                 compression=None,  # PCM barely compresses; deflate would only cost CPU
                 user_agent_header=f"{s.client_name}/{s.client_version}",
                 close_timeout=s.close_grace,
+                ping_interval=s.ping_interval,
+                ping_timeout=s.ping_timeout,
+                write_limit=s.write_limit,
             )
         except InvalidStatus as exc:
             raise _http_refusal(self.url, exc) from None
         except (OSError, TimeoutError, WebSocketException) as exc:
             raise UplinkLost(self.url, f"cannot connect: {_describe(exc)}") from None
         log.info("connected to %s", self.url)
+        if s.send_buffer_bytes is not None:
+            sock = self._ws.transport.get_extra_info("socket")
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, s.send_buffer_bytes)
         try:
             self.ready = await self._hello()
         except BaseException:
@@ -236,6 +259,29 @@ class AudioUplink:
             else:
                 await asyncio.sleep(0)
 
+    async def send(self, data: bytes | str) -> None:
+        """Send one audio frame (bytes) or control message (text).
+
+        Raises :class:`ServerRefused` or :class:`UplinkLost` when the connection has gone.
+        """
+        ws, receiver = self._streaming()
+        if receiver.done():
+            await self._receiver_failure()
+        try:
+            await ws.send(data)
+        except ConnectionClosed:
+            await self._receiver_failure()
+        if isinstance(data, bytes):
+            self.frames_sent += 1
+            self.bytes_sent += len(data)
+
+    async def wait_lost(self) -> NoReturn:
+        """Wait until the connection goes, then raise why (:class:`ServerRefused` or
+        :class:`UplinkLost`)."""
+        _, receiver = self._streaming()
+        await asyncio.wait({receiver})
+        await self._receiver_failure()
+
     async def end(self) -> Ended:
         """Send ``end`` and wait for ``ended`` (finals keep arriving meanwhile)."""
         ws, receiver = self._streaming()
@@ -274,6 +320,11 @@ class AudioUplink:
             await ws.close()
             log.info("disconnected from %s", self.url)
 
+    def abort(self) -> None:
+        """Drop a connection known to be dead at once (no closing handshake)."""
+        if self._ws is not None:
+            self._ws.transport.abort()
+
     # --- internals ---------------------------------------------------------------------
 
     def _streaming(self) -> tuple[ClientConnection, asyncio.Task[None]]:
@@ -286,7 +337,7 @@ class AudioUplink:
         assert self._ws is not None
         s = self.settings
         try:
-            await self._ws.send(build_hello(s.language, s.client_name, s.client_version))
+            await self._ws.send(build_hello(s.language, s.client_name, s.client_version, s.device))
             async with asyncio.timeout(self.settings.ready_timeout):
                 while True:
                     msg = _parse(await self._ws.recv())
@@ -354,7 +405,7 @@ class AudioUplink:
                 raise _refusal(fatal, exc.rcvd.code if exc.rcvd else None) from None
             if self._ended.done() and exc.rcvd is not None and exc.rcvd.code == 1000:
                 return
-            raise _closed(self.url, exc, "while streaming") from None
+            raise _closed(self.url, exc, "while streaming", self.settings.ping_timeout) from None
 
     async def _receiver_failure(self) -> NoReturn:
         """The connection is closing: raise the receiver's account of why."""
@@ -379,9 +430,14 @@ def _refusal(msg: dict[str, Any], close_code: int | None) -> ServerRefused:
     return ServerRefused(str(msg.get("code", "error")), str(msg.get("message", "")), close_code)
 
 
-def _closed(url: str, exc: ConnectionClosed, when: str) -> UplinkError:
+def _closed(
+    url: str, exc: ConnectionClosed, when: str, ping_timeout: float | None = None
+) -> UplinkError:
     """A close without an ``error`` message: a refusal if the code says so, else a loss."""
     if exc.rcvd is None:
+        if exc.sent is not None and exc.sent.code == 1011 and "ping" in exc.sent.reason:
+            timeout = ping_timeout or 0.0
+            return UplinkLost(url, f"no answer to pings for {timeout:g} s {when}", timeout)
         return UplinkLost(url, f"connection lost {when} (no close frame)")
     code, reason = exc.rcvd.code, exc.rcvd.reason
     if 4000 <= code <= 4999 or code in (1001, 1008, 1011):

@@ -344,8 +344,14 @@ class AudioUplinkProtocol:
 # --- client side ----------------------------------------------------------------------------
 
 
-def build_hello(language: str | None, client_name: str, client_version: str) -> str:
-    """The ``hello`` text a client sends first."""
+def build_hello(
+    language: str | None, client_name: str, client_version: str, device: str | None = None
+) -> str:
+    """The ``hello`` text a client sends first.
+
+    ``device`` (optional) describes the capture device; it is cut to the
+    :data:`MAX_DEVICE_FIELD` characters the server accepts, and left out when empty.
+    """
     msg: dict[str, Any] = {
         "type": "hello",
         "format": AUDIO_FORMAT,
@@ -355,6 +361,8 @@ def build_hello(language: str | None, client_name: str, client_version: str) -> 
     }
     if language is not None:
         msg["language"] = language
+    if device:
+        msg["device"] = device[:MAX_DEVICE_FIELD]
     return json.dumps(msg)
 
 

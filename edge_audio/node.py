@@ -1,0 +1,217 @@
+"""``edge-audio run``: capture, uplink, levels and systemd, wired together.
+
+:class:`AudioNode` runs the :class:`~edge_audio.capture.CaptureLoop` (device -> frames) and the
+:class:`~edge_audio.reconnect.UplinkLoop` (frames -> server) side by side, joined only by the
+bounded :class:`~edge_audio.buffer.FrameBuffer`: a lost device does not touch the connection,
+a lost server does not touch capture. Once a second it sends the signal level, tells systemd
+how things are (``STATUS=``) and, only while frames really flow, ``WATCHDOG=1``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from edge_audio.buffer import FrameBuffer
+from edge_audio.capture import CaptureLoop, LiveSource
+from edge_audio.meter import LevelMeter, LevelReport
+from edge_audio.reconnect import DRAIN_ON_STOP_S, END_TIMEOUT_S, FatalRefusal, UplinkLoop
+from edge_audio.settings import NodeSettings
+from edge_audio.sources import Block
+from edge_audio.uplink import FinalHandler, UplinkSettings
+from edge_server.backoff import BackoffPolicy
+from edge_server.sd_notify import Notifier
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_REFUSED = 3
+FLOW_WINDOW_S = 2.0
+"""Frames count as flowing when the last one is at most this old."""
+TICK_S = 1.0
+SEND_BUFFER_BYTES = 8 * 1024
+"""The socket's send buffer: about half a second of audio in flight on a link that may
+already be dead (the kernel doubles it); the rest waits in the node's own buffer. Still ample
+for LAN speeds: a backlog goes out many times faster than real time."""
+WRITE_LIMIT_BYTES = 4 * 1024
+
+
+def uplink_settings(settings: NodeSettings) -> UplinkSettings:
+    """The per-connection settings for ``settings``."""
+    return UplinkSettings(
+        url=settings.url,
+        language=settings.language,
+        open_timeout=5.0,
+        ready_timeout=10.0,
+        end_timeout=END_TIMEOUT_S,
+        ping_interval=settings.ping_interval_s,
+        ping_timeout=settings.ping_timeout_s,
+        write_limit=WRITE_LIMIT_BYTES,
+        send_buffer_bytes=SEND_BUFFER_BYTES,
+    )
+
+
+class _Levels:
+    """The level meter across device changes (the silence timer carries over)."""
+
+    def __init__(self, settings: NodeSettings) -> None:
+        self.settings = settings
+        self.meter: LevelMeter | None = None
+        self.last_report_at = time.monotonic()
+
+    def add(self, rate: int, block: Block) -> LevelReport | None:
+        if self.meter is None or self.meter.sample_rate != rate:
+            silent = self.meter.silent_s if self.meter is not None else 0.0
+            self.meter = LevelMeter(
+                rate, self.settings.silence_dbfs, self.settings.no_signal_seconds
+            )
+            self.meter.silent_s = silent
+        reports = self.meter.add(block)
+        if not reports:
+            return None
+        self.last_report_at = time.monotonic()
+        return reports[-1]
+
+    def idle(self) -> LevelReport | None:
+        """A report for the time without audio, once a tick has passed with none."""
+        now = time.monotonic()
+        if now - self.last_report_at < TICK_S * 1.5:
+            return None
+        if self.meter is None:
+            self.meter = LevelMeter(
+                48000, self.settings.silence_dbfs, self.settings.no_signal_seconds
+            )
+        report = self.meter.idle(now - self.last_report_at)
+        self.last_report_at = now
+        return report
+
+
+class AudioNode:
+    """The live audio node. ``await run()``; :meth:`stop` (or SIGTERM via the CLI) ends it."""
+
+    def __init__(
+        self,
+        settings: NodeSettings,
+        *,
+        open_source: Callable[[], Awaitable[LiveSource]] | None = None,
+        notifier: Notifier | None = None,
+        on_final: FinalHandler | None = None,
+        uplink_policy: BackoffPolicy | None = None,
+    ) -> None:
+        """``open_source`` replaces device discovery (tests); ``notifier`` defaults to
+        systemd's from the environment."""
+        self.settings = settings
+        self.buffer = FrameBuffer(settings.buffer_bytes)
+        self.wake = asyncio.Event()
+        self.capture = CaptureLoop(
+            settings, self._on_frame, self._on_block, open_source=open_source
+        )
+        self.link = UplinkLoop(
+            uplink_settings(settings),
+            self.buffer,
+            self.wake,
+            device=lambda: self.capture.stats.device,
+            policy=uplink_policy
+            or BackoffPolicy(first_s=0.5, factor=1.5, max_s=settings.reconnect_max_s),
+            on_final=on_final,
+        )
+        self.notifier = notifier if notifier is not None else Notifier()
+        self.ready = False
+        self._levels = _Levels(settings)
+        self._stop = asyncio.Event()
+
+    def stop(self) -> None:
+        """Ask the node to finish: capture stops, the stream ends cleanly."""
+        self._stop.set()
+
+    async def run(self) -> int:
+        """Run until stopped (0) or refused for good by the server (3)."""
+        log.info(
+            "audio node for room %s at %s, device %r, channel %s",
+            self.settings.room,
+            self.settings.url,
+            self.settings.device,
+            self.settings.channel,
+        )
+        link_stop = asyncio.Event()
+        capture = asyncio.create_task(self.capture.run(self._stop), name="capture")
+        link = asyncio.create_task(self.link.run(link_stop), name="uplink")
+        health = asyncio.create_task(self._health(), name="health")
+        stopper = asyncio.create_task(self._stop.wait())
+        code = EXIT_OK
+        try:
+            await asyncio.wait({capture, link, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if link.done() and isinstance(link.exception(), FatalRefusal):
+                log.error("server refused the stream: %s", link.exception())
+                code = EXIT_REFUSED
+        finally:
+            self._stop.set()
+            self.notifier.notify(stopping=True, status="stopping")
+            await _finish(capture, 5.0)
+            link_stop.set()
+            self.wake.set()
+            await _finish(link, DRAIN_ON_STOP_S + END_TIMEOUT_S + 5.0)
+            for task in (health, stopper):
+                task.cancel()
+            await asyncio.gather(health, stopper, return_exceptions=True)
+            self.notifier.close()
+        for task in (link, capture):
+            error = task.exception() if task.done() and not task.cancelled() else None
+            if isinstance(error, FatalRefusal):
+                code = EXIT_REFUSED
+            elif error is not None:
+                raise error
+        return code
+
+    def _on_frame(self, frame: bytes) -> None:
+        self.buffer.push(frame)
+        self.wake.set()
+        if not self.ready:
+            self.ready = True
+            log.info("audio flows from %s", self.capture.stats.device)
+            self.notifier.notify(ready=True, status=self.status())
+
+    def _on_block(self, rate: int, block: Block) -> None:
+        report = self._levels.add(rate, block)
+        if report is not None:
+            self.link.post_level(report)
+
+    def flowing(self) -> bool:
+        """True when the last frame reached the buffer within :data:`FLOW_WINDOW_S`."""
+        last = self.capture.stats.last_frame_at
+        return last is not None and time.monotonic() - last <= FLOW_WINDOW_S
+
+    def status(self) -> str:
+        """One line for ``STATUS=``: capture state and device, uplink state, backlog."""
+        cap, link = self.capture.stats, self.link.stats
+        device = f" {cap.device}" if cap.device else f" ({cap.reason})" if cap.reason else ""
+        text = f"{cap.state}{device}; server {link.state}"
+        if self.buffer.seconds >= 1.0:
+            text += f", {self.buffer.seconds:.0f} s buffered"
+        return text
+
+    async def _health(self) -> None:
+        interval = TICK_S
+        if self.notifier.watchdog_s is not None:
+            interval = min(interval, self.notifier.watchdog_s)
+        while True:
+            await asyncio.sleep(interval)
+            if not self.flowing():
+                report = self._levels.idle()
+                if report is not None:
+                    self.link.post_level(report)
+            if self.notifier.watchdog_s is not None and self.flowing():
+                self.notifier.notify(watchdog=True)
+            self.notifier.status(self.status())
+
+
+async def _finish(task: asyncio.Task[None], grace: float) -> None:
+    """Wait for ``task`` to end by itself, cancelling it after ``grace`` seconds."""
+    await asyncio.wait({task}, timeout=grace)
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

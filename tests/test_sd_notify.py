@@ -1,0 +1,102 @@
+"""systemd notify: datagram formatting (pure) and delivery to a real AF_UNIX datagram socket."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from edge_server.sd_notify import Notifier, format_notify, socket_address, watchdog_interval
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({}, b""),
+        ({"ready": True}, b"READY=1\n"),
+        ({"watchdog": True}, b"WATCHDOG=1\n"),
+        ({"ready": True, "status": "streaming"}, b"READY=1\nSTATUS=streaming\n"),
+        ({"stopping": True, "status": "a\nb  c"}, b"STOPPING=1\nSTATUS=a b c\n"),
+        ({"status": "x" * 300}, b"STATUS=" + b"x" * 200 + b"\n"),
+        ({"status": "caf\u00e9"}, "STATUS=caf\u00e9\n".encode()),
+    ],
+)
+def test_format(kwargs: dict[str, object], expected: bytes) -> None:
+    assert format_notify(**kwargs) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, None), ("", None), ("relative", None), ("/run/systemd/notify", "/run/systemd/notify"),
+     ("@sd-notify-1", b"\0sd-notify-1")],
+)  # fmt: skip
+def test_address(value: str | None, expected: object) -> None:
+    assert socket_address(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, None),
+        ({"WATCHDOG_USEC": "20000000"}, 10.0),
+        ({"WATCHDOG_USEC": "20000000", "WATCHDOG_PID": "4242"}, 10.0),
+        ({"WATCHDOG_USEC": "20000000", "WATCHDOG_PID": "1"}, None),
+        ({"WATCHDOG_USEC": "x"}, None),
+        ({"WATCHDOG_USEC": "0"}, None),
+    ],
+)
+def test_watchdog_interval(env: dict[str, str], expected: float | None) -> None:
+    assert watchdog_interval(env, 4242) == expected
+
+
+@pytest.fixture
+def listener(tmp_path: Path) -> Iterator[tuple[socket.socket, str]]:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    path = str(tmp_path / "notify")
+    sock.bind(path)
+    sock.settimeout(5)
+    yield sock, path
+    sock.close()
+
+
+def test_sends_to_a_path_socket(listener: tuple[socket.socket, str]) -> None:
+    sock, path = listener
+    env = {"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "6000000", "WATCHDOG_PID": str(os.getpid())}
+    notifier = Notifier(env)
+    assert notifier.enabled
+    assert notifier.watchdog_s == 3.0
+    assert notifier.notify(ready=True, status="capturing")
+    assert sock.recv(4096) == b"READY=1\nSTATUS=capturing\n"
+    assert notifier.notify(watchdog=True)
+    assert sock.recv(4096) == b"WATCHDOG=1\n"
+    assert notifier.status("a")
+    assert not notifier.status("a")
+    assert notifier.status("b")
+    assert sock.recv(4096) == b"STATUS=a\n"
+    assert sock.recv(4096) == b"STATUS=b\n"
+    notifier.close()
+    notifier.close()
+
+
+def test_sends_to_an_abstract_socket() -> None:
+    name = f"edge-audio-test-{os.getpid()}"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(b"\0" + name.encode())
+        sock.settimeout(5)
+        notifier = Notifier({"NOTIFY_SOCKET": f"@{name}"})
+        assert notifier.notify(stopping=True)
+        assert sock.recv(4096) == b"STOPPING=1\n"
+        notifier.close()
+
+
+def test_no_op_without_systemd(tmp_path: Path) -> None:
+    notifier = Notifier({})
+    assert not notifier.enabled
+    assert notifier.watchdog_s is None
+    assert not notifier.notify(ready=True)
+    gone = Notifier({"NOTIFY_SOCKET": str(tmp_path / "nobody")})
+    assert not gone.notify(ready=True)  # logged once, never raised
+    assert not gone.notify(watchdog=True)
