@@ -76,6 +76,7 @@ def _serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from edge_server.app import create_app
+    from edge_server.systemd_notify import SystemdNotify
 
     try:
         settings = load_settings(
@@ -106,11 +107,14 @@ def _serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"edge-server: cannot create state dir {settings.state_dir}: {exc}", file=sys.stderr)
         return 2
+    app = create_app(settings)
+    notify = SystemdNotify()  # READY=1 once listening, WATCHDOG=1 while the loop turns
+    app.cleanup_ctx.append(notify.lifecycle)
     web.run_app(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
-        print=None,
+        print=notify.ready,
         access_log=None,
         shutdown_timeout=10.0,
     )

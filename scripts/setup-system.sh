@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install the Debian packages the project needs. Usage: setup-system.sh [run|test]
 #   run:  what edge-server and edge-audio need at run time
-#   test: plus what the test suite drives (Chromium for the kiosk tests, make, sox)
+#   test: plus what the test suite drives (Chromium for the kiosk tests, make, sox,
+#         debootstrap and systemd-analyze for the appliance's converge test)
 # Runs apt-get through sudo when not root. Skips apt when everything is already there.
 set -eu
 mode="${1:-run}"
@@ -10,6 +11,8 @@ if [ "$mode" = test ]; then
     # A real PipeWire (with its ALSA/Pulse plugins and a session bus) for the audio node's tests
     packages="$packages chromium make sox pipewire wireplumber pipewire-pulse pipewire-alsa"
     packages="$packages pulseaudio-utils libasound2-plugins dbus flite"
+    # The appliance's converge test: a Debian 13 root made by debootstrap, systemd-analyze
+    packages="$packages debootstrap systemd"
 fi
 missing=""
 for pkg in $packages; do
