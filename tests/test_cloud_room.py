@@ -108,6 +108,7 @@ async def test_cloud_captions_with_stability_and_translations(
 async def test_falls_back_to_the_embedded_engine_and_returns(
     cloud: tuple[LiveServer, TranscribeFake, TranscribeFake],
     librivox_files: list[tuple[Path, str]],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     server, transcribe, _ = cloud
     with wave.open(str(librivox_files[1][0])) as w:
@@ -161,7 +162,13 @@ async def test_falls_back_to_the_embedded_engine_and_returns(
         assert final["text"].startswith("w")
         await ws.close()
     transcript = server.settings.state_dir / "rooms" / "main" / "transcript.jsonl"
-    engines = [json.loads(line)["engine"] for line in transcript.read_text().splitlines()]
+    records = [json.loads(line) for line in transcript.read_text().splitlines()]
+    with capsys.disabled():  # the fallback-and-return run, for the log
+        print("\nfallback and return, as stored:")
+        for r in records:
+            print(f"  [{r['start']:6.1f}-{r['end']:6.1f}] {r['engine']:>12}: {r['text'][:70]}")
+        print(f"  switches: {(await health(server))['engine_switches']}")
+    engines = [r["engine"] for r in records]
     assert engines[0] == "transcribe"
     assert "pocketsphinx" in engines
     assert engines[-1] == "transcribe"
