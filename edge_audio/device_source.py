@@ -85,7 +85,7 @@ class DeviceSource:
             sd = sounddevice_module()
         except DiscoveryError as exc:
             raise AudioSourceError(str(exc)) from None
-        with PORTAUDIO_LOCK, _environment(self.plan.env):
+        with PORTAUDIO_LOCK, temporary_environment(self.plan.env):
             try:
                 stream = sd.RawInputStream(
                     device=self.plan.device_index,
@@ -168,7 +168,7 @@ class DeviceSource:
 
 
 @contextlib.contextmanager
-def _environment(env: Mapping[str, str]) -> Iterator[None]:
+def temporary_environment(env: Mapping[str, str]) -> Iterator[None]:
     """Set ``env`` in the process environment while the stream opens, then restore it."""
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)

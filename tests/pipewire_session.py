@@ -19,7 +19,6 @@ import subprocess
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ import numpy as np
 import soundfile
 from aiohttp.test_utils import TestServer
 
+from edge_audio.device_source import temporary_environment
 from edge_server.audio_protocol import (
     AudioReceived,
     AudioUplinkProtocol,
@@ -462,16 +462,6 @@ class CuttableProxy:
         dst.transport.abort()
 
 
-@contextlib.contextmanager
-def environment(env: dict[str, str]) -> Iterator[None]:
+def environment(env: dict[str, str]) -> contextlib.AbstractContextManager[None]:
     """Set variables in this process while the block runs (in-process nodes read them)."""
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    return temporary_environment(env)

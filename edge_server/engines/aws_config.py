@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import boto3  # type: ignore[import-untyped]
+import botocore.config  # type: ignore[import-untyped]
 import botocore.exceptions  # type: ignore[import-untyped]
 import botocore.loaders  # type: ignore[import-untyped]
 import botocore.session  # type: ignore[import-untyped]
@@ -154,3 +156,45 @@ def resolve_target(
     if endpoint is None:
         check_region(service, chosen, *endpoint_regions(endpoint_prefix))
     return AwsTarget(region=chosen, endpoint_url=endpoint, ca_bundle=bundle or None)
+
+
+def boto3_client(
+    service: str,
+    service_id: str,
+    endpoint_prefix: str,
+    *,
+    session: Any,
+    region: str | None,
+    endpoint_url: str | None,
+    ca_bundle: str | None,
+    environ: Mapping[str, str] | None,
+    timeout_s: float,
+    attempts: int,
+    pool: int,
+) -> tuple[Any, AwsTarget]:
+    """A boto3 client for ``endpoint_prefix`` (``"translate"``, ``"polly"``) with our timeouts,
+    retries and pool size, and the target it resolved. Raises CloudEngineError when the
+    configuration cannot work (no region, a region without the service, an unknown profile)."""
+    target = resolve_target(
+        service,
+        service_id,
+        endpoint_prefix,
+        session=session,
+        region=region,
+        endpoint_url=endpoint_url,
+        ca_bundle=ca_bundle,
+        environ=environ,
+    )
+    client = boto3.session.Session(botocore_session=session).client(
+        endpoint_prefix,
+        region_name=target.region,
+        endpoint_url=endpoint_url,
+        verify=ca_bundle,
+        config=botocore.config.Config(
+            connect_timeout=timeout_s,
+            read_timeout=timeout_s,
+            retries={"total_max_attempts": attempts, "mode": "standard"},
+            max_pool_connections=pool,
+        ),
+    )
+    return client, target

@@ -28,10 +28,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import boto3  # type: ignore[import-untyped]
-import botocore.config  # type: ignore[import-untyped]
-
-from edge_server.engines.aws_config import AwsTarget, new_session, resolve_target
+from edge_server.engines.aws_config import AwsTarget, boto3_client, new_session
 from edge_server.engines.base import UnsupportedLanguage
 from edge_server.engines.cloud_errors import CloudEngineError, timeout_error
 from edge_server.engines.polly_errors import SERVICE, classify
@@ -86,7 +83,7 @@ class PollySynthesizer:
         botocore_session = session if session is not None else new_session()
         target: AwsTarget | None = None
         try:
-            target = resolve_target(
+            self._client, target = boto3_client(
                 SERVICE,
                 "Polly",
                 "polly",
@@ -95,18 +92,9 @@ class PollySynthesizer:
                 endpoint_url=options.endpoint_url,
                 ca_bundle=options.ca_bundle,
                 environ=os.environ if environ is None else environ,
-            )
-            self._client = boto3.session.Session(botocore_session=botocore_session).client(
-                "polly",
-                region_name=target.region,
-                endpoint_url=options.endpoint_url,
-                verify=options.ca_bundle,
-                config=botocore.config.Config(
-                    connect_timeout=options.timeout_s,
-                    read_timeout=options.timeout_s,
-                    retries={"total_max_attempts": 2, "mode": "standard"},
-                    max_pool_connections=options.max_concurrency,
-                ),
+                timeout_s=options.timeout_s,
+                attempts=2,
+                pool=options.max_concurrency,
             )
         except CloudEngineError as exc:
             self.config_error = exc

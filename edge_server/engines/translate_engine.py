@@ -18,11 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import boto3  # type: ignore[import-untyped]
-import botocore.config  # type: ignore[import-untyped]
 import botocore.exceptions  # type: ignore[import-untyped]
 
-from edge_server.engines.aws_config import new_session, resolve_target
+from edge_server.engines.aws_config import boto3_client, new_session
 from edge_server.engines.cloud_errors import (
     CloudEngineError,
     service_error,
@@ -110,7 +108,7 @@ class TranslateTranslator:
         """Source characters sent (Translate bills per character and target)."""
         botocore_session = session if session is not None else new_session()
         try:
-            target = resolve_target(
+            self._client, _ = boto3_client(
                 SERVICE,
                 SERVICE_ID,
                 "translate",
@@ -119,18 +117,9 @@ class TranslateTranslator:
                 endpoint_url=options.endpoint_url,
                 ca_bundle=options.ca_bundle,
                 environ=os.environ if environ is None else environ,
-            )
-            self._client = boto3.session.Session(botocore_session=botocore_session).client(
-                "translate",
-                region_name=target.region,
-                endpoint_url=options.endpoint_url,
-                verify=options.ca_bundle,
-                config=botocore.config.Config(
-                    connect_timeout=options.timeout_s,
-                    read_timeout=options.timeout_s,
-                    retries={"total_max_attempts": 1, "mode": "standard"},
-                    max_pool_connections=options.max_concurrency,
-                ),
+                timeout_s=options.timeout_s,
+                attempts=1,
+                pool=options.max_concurrency,
             )
         except CloudEngineError as exc:
             self.config_error = exc
