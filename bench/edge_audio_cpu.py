@@ -32,7 +32,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.pipewire_session import PipeWireSession, free_port, write_speech  # noqa: E402
+from tests.pipewire_session import (  # noqa: E402
+    PipeWireSession,
+    free_port,
+    stop_child,
+    write_speech,
+)
 
 RESULTS = ROOT / "bench" / "results" / "edge_audio_cpu.json"
 TARGET_PERCENT = 2.0
@@ -157,13 +162,7 @@ def run(seconds: float) -> dict[str, Any]:
         return result
     finally:
         for proc in reversed(procs):
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(5)
+            stop_child(proc)
         notify.close()
         pw.stop()
         subprocess.run(["rm", "-rf", str(tmp)], check=False)

@@ -110,7 +110,7 @@ class PipeWireSession:
         """Stop the three daemons (by PID) and start them again: every virtual device and
         every stream is gone, as after ``systemctl --user restart pipewire``."""
         for proc in [*self._players, *reversed(self._procs)]:
-            _stop_child(proc)
+            stop_child(proc)
             if proc.pid in self.pids:
                 self.pids.remove(proc.pid)
         self._players.clear()
@@ -148,7 +148,7 @@ class PipeWireSession:
     def stop(self) -> None:
         """Stop players and daemons by PID, then remove the runtime directory."""
         for proc in [*self._players, *reversed(self._procs)]:
-            _stop_child(proc)
+            stop_child(proc)
         self._players.clear()
         self._procs.clear()
         if self._dbus_pid is not None:
@@ -219,11 +219,12 @@ class PipeWireSession:
     def stop_players(self) -> None:
         """Stop every ``paplay`` still running."""
         for proc in self._players:
-            _stop_child(proc)
+            stop_child(proc)
         self._players.clear()
 
 
-def _stop_child(proc: subprocess.Popen[bytes]) -> None:
+def stop_child(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate a child this process started, killing it if it does not stop within 5 s."""
     if proc.poll() is None:
         proc.terminate()
         try:
