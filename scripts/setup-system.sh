@@ -6,7 +6,7 @@
 # Runs apt-get through sudo when not root. Skips apt when everything is already there.
 set -eu
 mode="${1:-run}"
-packages="python3 python3-venv ca-certificates libportaudio2 libsndfile1"
+packages="python3 python3-venv ca-certificates libportaudio2 libsndfile1 espeak-ng"
 if [ "$mode" = test ]; then
     # A real PipeWire (with its ALSA/Pulse plugins and a session bus) for the audio node's tests
     packages="$packages chromium make sox pipewire wireplumber pipewire-pulse pipewire-alsa"
