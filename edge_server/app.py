@@ -13,7 +13,12 @@ import kiosk
 from edge_server import pages, ws_audio, ws_captions
 from edge_server.keys import ROOMS, SETTINGS, SOCKETS, OpenSockets
 from edge_server.metrics import setup_metrics
-from edge_server.rooms import RecognizerFactory, RoomRegistry
+from edge_server.rooms import (
+    RecognizerFactory,
+    RoomRegistry,
+    SynthesizerFactory,
+    TranslatorFactory,
+)
 from edge_server.settings import ServerSettings
 
 log = logging.getLogger(__name__)
@@ -44,12 +49,18 @@ async def _no_cache_for_pages(request: web.Request, response: web.StreamResponse
 
 
 def create_app(
-    settings: ServerSettings, recognizer_factory: RecognizerFactory | None = None
+    settings: ServerSettings,
+    recognizer_factory: RecognizerFactory | None = None,
+    synthesizer_factory: SynthesizerFactory | None = None,
+    translator_factory: TranslatorFactory | None = None,
 ) -> web.Application:
-    """Build the application: routes, rooms, background tasks and shutdown behaviour."""
+    """Build the application: routes, rooms, background tasks and shutdown behaviour.
+
+    The factories replace the engines the settings name (tests, benchmarks).
+    """
     app = web.Application()
     app[SETTINGS] = settings
-    app[ROOMS] = RoomRegistry(settings, recognizer_factory)
+    app[ROOMS] = RoomRegistry(settings, recognizer_factory, synthesizer_factory, translator_factory)
     app[SOCKETS] = OpenSockets()
     app.cleanup_ctx.append(_rooms_lifecycle)
     app.on_shutdown.append(_close_sockets)

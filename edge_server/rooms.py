@@ -7,8 +7,8 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from edge_server.engines.base import Recognizer
-from edge_server.engines.factory import build_recognizer, build_translator
+from edge_server.engines.base import Recognizer, Synthesizer, Translator
+from edge_server.engines.factory import build_recognizer, build_synthesizer, build_translator
 from edge_server.names import InvalidName, validate_room_name
 from edge_server.room import Room
 from edge_server.settings import RoomSettings, ServerSettings
@@ -17,6 +17,8 @@ from edge_server.transcript import TranscriptStore
 log = logging.getLogger(__name__)
 
 RecognizerFactory = Callable[[str, RoomSettings, ServerSettings], Recognizer]
+SynthesizerFactory = Callable[[str, RoomSettings, ServerSettings], Synthesizer | None]
+TranslatorFactory = Callable[[str, RoomSettings, ServerSettings], Translator | None]
 STATUS_TICK_S = 1.0
 
 
@@ -25,14 +27,34 @@ def default_recognizer_factory(name: str, room: RoomSettings, server: ServerSett
     return build_recognizer(name, room, server)
 
 
+def default_synthesizer_factory(
+    name: str, room: RoomSettings, server: ServerSettings
+) -> Synthesizer | None:
+    """The speech engine a room's settings ask for, or None (text only)."""
+    return build_synthesizer(room, server)
+
+
+def default_translator_factory(
+    name: str, room: RoomSettings, server: ServerSettings
+) -> Translator | None:
+    """The translator a room's settings ask for, or None."""
+    return build_translator(room, server)
+
+
 class RoomRegistry:
     """All rooms of this server."""
 
     def __init__(
-        self, settings: ServerSettings, recognizer_factory: RecognizerFactory | None = None
+        self,
+        settings: ServerSettings,
+        recognizer_factory: RecognizerFactory | None = None,
+        synthesizer_factory: SynthesizerFactory | None = None,
+        translator_factory: TranslatorFactory | None = None,
     ) -> None:
         self.settings = settings
         self._factory = recognizer_factory or default_recognizer_factory
+        self._synthesizer_factory = synthesizer_factory or default_synthesizer_factory
+        self._translator_factory = translator_factory or default_translator_factory
         self.rooms: dict[str, Room] = {}
 
     @property
@@ -62,7 +84,7 @@ class RoomRegistry:
             self.settings,
             self._factory(name, room_settings, self.settings),
             store,
-            translator=build_translator(room_settings, self.settings),
+            translator=self._translator_factory(name, room_settings, self.settings),
         )
         self.rooms[name] = room
         log.info(

@@ -17,7 +17,7 @@ from edge_server.names import InvalidName, validate_language, validate_room_name
 
 ENGINES = ("pocketsphinx", "transcribe")
 TRANSLATORS = ("none", "amazon-translate")
-SYNTHESIZERS = ("none", "polly")
+SYNTHESIZERS = ("none", "espeak", "polly")
 STABILITIES = ("off", "low", "medium", "high")
 FILTER_METHODS = ("mask", "remove", "tag")
 POLLY_ENGINES = ("standard", "neural", "generative", "long-form")
@@ -65,7 +65,8 @@ class RoomSettings:
     terminology: tuple[str, ...] = ()
     """Amazon Translate custom terminology names."""
     synthesizer: str = "none"
-    """``none`` or ``polly`` (speech for the listeners' phones)."""
+    """``none``, ``espeak`` (local espeak-ng voice, offline) or ``polly`` (Amazon Polly): speech
+    for the listeners' phones."""
     polly_engine: str = "neural"
     """Polly engine: ``standard``, ``neural``, ``generative`` or ``long-form``."""
     voices: Mapping[str, str] = field(default_factory=dict)

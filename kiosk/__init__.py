@@ -7,3 +7,9 @@ WEB_ROOT: Path = Path(__file__).resolve().parent / "web"
 
 KIOSK_PAGE: Path = WEB_ROOT / "kiosk.html"
 """The monitor page, served at ``/kiosk/{room}``."""
+
+LISTEN_PAGE: Path = WEB_ROOT / "listen.html"
+"""The phone page, served at ``/listen/{room}``."""
+
+STATUS_PAGE: Path = WEB_ROOT / "status.html"
+"""The tech lead's status page, served at ``/status``."""

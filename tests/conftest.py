@@ -19,6 +19,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from edge_server.app import create_app
+from edge_server.rooms import RecognizerFactory, SynthesizerFactory, TranslatorFactory
 from edge_server.settings import ServerSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,9 +76,15 @@ async def browser() -> AsyncIterator[Browser]:
 class LiveServer:
     """An edge-server application served on 127.0.0.1 by this test's event loop."""
 
-    def __init__(self, settings: ServerSettings) -> None:
+    def __init__(
+        self,
+        settings: ServerSettings,
+        recognizer_factory: RecognizerFactory | None = None,
+        synthesizer_factory: SynthesizerFactory | None = None,
+        translator_factory: TranslatorFactory | None = None,
+    ) -> None:
         self.settings = settings
-        self.app = create_app(settings)
+        self.app = create_app(settings, recognizer_factory, synthesizer_factory, translator_factory)
         self.server = TestServer(self.app, host="127.0.0.1", port=0)
 
     async def start(self) -> LiveServer:

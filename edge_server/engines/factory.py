@@ -3,7 +3,7 @@ asks for them, so an offline server never loads the AWS SDKs."""
 
 from __future__ import annotations
 
-from edge_server.engines.base import Recognizer, Translator
+from edge_server.engines.base import Recognizer, Synthesizer, Translator
 from edge_server.engines.worker_protocol import DecoderOptions
 from edge_server.settings import RoomSettings, ServerSettings
 
@@ -69,3 +69,25 @@ def build_translator(room: RoomSettings, server: ServerSettings) -> Translator |
             )
         )
     raise ValueError(f"unknown translator {room.translator!r}")
+
+
+def build_synthesizer(room: RoomSettings, server: ServerSettings) -> Synthesizer | None:
+    """The speech engine a room's settings ask for, or None (listeners get text only)."""
+    if room.synthesizer == "none":
+        return None
+    if room.synthesizer == "espeak":
+        from edge_server.engines.espeak_engine import EspeakSynthesizer
+
+        return EspeakSynthesizer()
+    if room.synthesizer == "polly":
+        from edge_server.engines.polly_engine import PollySynthesizer
+        from edge_server.engines.polly_options import PollyOptions
+
+        return PollySynthesizer(
+            PollyOptions(
+                region=server.aws_region or None,
+                engine=room.polly_engine,
+                voices=dict(room.voices),
+            )
+        )
+    raise ValueError(f"unknown synthesizer {room.synthesizer!r}")
