@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -214,7 +215,9 @@ def _stream_file(args: argparse.Namespace) -> int:
         source.close()
         _error(f"{args.file}: {exc}")
         return EXIT_USAGE
-    settings = UplinkSettings(url=url, language=args.lang)
+    settings = UplinkSettings(
+        url=url, language=args.lang, token=os.environ.get("EDGE_AUDIO_TOKEN") or None
+    )
     log.info("streaming %s to %s at speed %g", source.describe(), url, args.speed)
     coro = stream_source(
         source,

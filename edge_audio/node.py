@@ -51,6 +51,7 @@ def uplink_settings(settings: NodeSettings) -> UplinkSettings:
         ping_timeout=settings.ping_timeout_s,
         write_limit=WRITE_LIMIT_BYTES,
         send_buffer_bytes=SEND_BUFFER_BYTES,
+        token=settings.token,
     )
 
 

@@ -4,9 +4,9 @@ Frames come from the bounded :class:`~edge_audio.buffer.FrameBuffer`, which keep
 while the server is away. After each reconnection the loop sends ``gap`` (how long it was
 away, how much audio it had to drop) right after ``ready``, then the buffered audio as fast as
 the server takes it, then live audio. Refusals a configuration error causes (``bad_hello``,
-``unsupported_format``, ``unsupported_language``, an invalid room) are fatal: retrying would
-not fix them. Everything else (server restarting, busy, connection lost) is retried with
-:class:`~edge_server.backoff.BackoffPolicy` jitter.
+``unsupported_format``, ``unsupported_language``, an invalid room, a refused token) are
+fatal: retrying would not fix them. Everything else (server restarting, busy, connection
+lost) is retried with :class:`~edge_server.backoff.BackoffPolicy` jitter.
 """
 
 from __future__ import annotations
@@ -34,8 +34,18 @@ from edge_server.backoff import Backoff, BackoffPolicy
 
 log = logging.getLogger(__name__)
 
-FATAL_CODES = frozenset({"bad_hello", "unsupported_format", "unsupported_language", "invalid_room"})
-FATAL_CLOSE_CODES = frozenset({4000, 4001, 4002})
+FATAL_CODES = frozenset(
+    {
+        "bad_hello",
+        "unsupported_format",
+        "unsupported_language",
+        "invalid_room",
+        "token_missing",
+        "token_wrong",
+        "origin_refused",
+    }
+)
+FATAL_CLOSE_CODES = frozenset({4000, 4001, 4002, 4010, 4011, 4012})
 RETRYABLE_HTTP = frozenset({"http_408", "http_429"})
 STABLE_CONNECTION_S = 5.0
 """A connection that lasted this long resets the backoff (a crash-looping server does not)."""

@@ -54,7 +54,8 @@ class NodeSettings:
     frame_ms: int = 100
     """Audio per uplink frame, 20-100 ms (``EDGE_AUDIO_FRAME_MS``)."""
     token: str | None = field(default=None, repr=False)
-    """Reserved for the audio node's token (``EDGE_AUDIO_TOKEN``); not sent yet, never logged."""
+    """The server's audio token (``EDGE_AUDIO_TOKEN``), sent as ``Authorization: Bearer``;
+    never logged."""
     ping_interval_s: float = 5.0
     """Seconds between WebSocket pings (``EDGE_AUDIO_PING_INTERVAL``)."""
     ping_timeout_s: float = 10.0

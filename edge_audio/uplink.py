@@ -14,7 +14,7 @@ import os
 import socket
 import time
 from collections.abc import AsyncIterable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, NoReturn, Self
 
@@ -97,6 +97,8 @@ class UplinkSettings:
     """Seconds to wait for the close that follows a fatal ``error``."""
     device: str | None = None
     """``hello.device``: the capture device, shown by the server (None: not said)."""
+    token: str | None = field(default=None, repr=False)
+    """The server's audio token, sent as ``Authorization: Bearer`` (None: no token)."""
     ping_interval: float | None = 20.0
     """Seconds between WebSocket pings (None: no pings)."""
     ping_timeout: float | None = 20.0
@@ -207,6 +209,7 @@ class AudioUplink:
                 ping_interval=s.ping_interval,
                 ping_timeout=s.ping_timeout,
                 write_limit=s.write_limit,
+                additional_headers={"Authorization": f"Bearer {s.token}"} if s.token else None,
             )
         except InvalidStatus as exc:
             raise _http_refusal(self.url, exc) from None

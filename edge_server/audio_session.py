@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from edge_server.audio_protocol import BYTES_PER_SECOND, ErrorCode, ProtocolError, SignalLevel
 from edge_server.captions import CaptionTracker
-from edge_server.engines.base import EngineError, RecognizerStream, UnsupportedLanguage
+from edge_server.engines.base import (
+    EngineError,
+    Recognizer,
+    RecognizerStream,
+    UnsupportedLanguage,
+)
+from edge_server.latency import ArrivalClock
 
 if TYPE_CHECKING:
     from edge_server.room import Room
@@ -79,6 +85,8 @@ class AudioSession:
         self.timeline_start = room.timeline
         self._finished = False
         self._skipped = 0.0
+        self._arrivals = ArrivalClock()
+        self._switching: asyncio.Future[None] | None = None
 
     async def start(self) -> None:
         """Open the recognizer stream and start reading its results."""
@@ -112,7 +120,10 @@ class AudioSession:
             if not update.is_final:
                 self.room.publish_partial(update.message)
                 continue
+            arrived = self._arrivals.arrival_of(float(update.message["end"]))
             record = await self.room.commit_final(update.message)
+            if arrived is not None:
+                self.room.latency.add(time.monotonic() - arrived)
             self.source.finals += 1
             if self._on_final is not None:
                 with contextlib.suppress(ConnectionError, RuntimeError):
@@ -126,13 +137,50 @@ class AudioSession:
 
     async def feed(self, pcm: bytes) -> None:
         """Pass a frame to the recognizer and move the room's clock."""
+        if self._switching is not None:
+            await asyncio.shield(self._switching)
         self._check_consumer()
         assert self._stream is not None
+        arrived = time.monotonic()
         await self._stream.send_audio(pcm)
         self.room.costs.add_audio(self.room.recognizer.name, len(pcm))
         self.source.audio_bytes += len(pcm)
-        self.source.last_frame_at = time.monotonic()
+        self.source.last_frame_at = arrived
         self.room.timeline = self.timeline_start + self._skipped + self.source.audio_seconds
+        self._arrivals.record(self.room.timeline, arrived)
+
+    async def switch(self, language: str, recognizer: Recognizer | None) -> None:
+        """Continue in ``language`` (on ``recognizer`` if given): the utterance in progress is
+        finalized on the old stream, then a new stream picks up the next frame.
+
+        Frames that arrive meanwhile wait (the uplink back-pressures); nothing is dropped.
+        Raises EngineError if the new stream cannot be opened (the session then fails).
+        """
+        if self._finished or self._stream is None or self._consumer is None:
+            self.source.language = language
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._switching = done
+        try:
+            if not self._consumer.done():
+                await self._stream.finish()
+                await asyncio.wait_for(asyncio.shield(self._consumer), FINISH_TIMEOUT_S)
+            self._check_consumer()
+            self.source.language = language
+            engine = recognizer or self.room.recognizer
+            self._tracker.timeline_offset = self.room.timeline
+            self._tracker.engine = engine.name
+            try:
+                self._stream = await engine.open_stream(language)
+            except UnsupportedLanguage as exc:
+                raise ProtocolError(ErrorCode.UNSUPPORTED_LANGUAGE, str(exc)) from None
+            self._consumer = asyncio.create_task(
+                self._consume(self._stream), name=f"recognizer-results-{self.source.session}"
+            )
+            self._consumer.add_done_callback(self._consumer_done)
+        finally:
+            self._switching = None
+            done.set_result(None)
 
     def skip(self, dropped_s: float, offline_s: float) -> None:
         """The node dropped ``dropped_s`` seconds of audio while away: move the timeline on."""

@@ -55,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     follow.add_argument("room", type=_room_name, help="room name")
     follow.add_argument("--server", default="http://127.0.0.1:8080", help="server URL")
     follow.add_argument("--backlog", type=int, default=10, help="recent finals to show first")
+    follow.add_argument(
+        "--token",
+        default=os.environ.get("EDGE_SERVER_LISTENER_TOKEN"),
+        help="listener token (default: $EDGE_SERVER_LISTENER_TOKEN)",
+    )
     return parser
 
 
@@ -70,6 +75,13 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-fsync", action="store_true", help="do not fsync transcripts (tests, tmpfs)"
     )
+
+
+_OPEN_MEANS = {
+    "audio": "stream audio (and start paid cloud work)",
+    "listener": "read the captions",
+    "admin": "change room languages",
+}
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -102,6 +114,16 @@ def _serve(args: argparse.Namespace) -> int:
         settings.state_dir.resolve(),
         settings.default_room.engine,
     )
+    open_roles = [role.value for role in settings.tokens.open_roles()]
+    if open_roles:
+        log.warning(
+            "no token set for %s: anyone who can reach this server may %s "
+            "(set EDGE_SERVER_*_TOKEN or the systemd credentials for a room open to the public)",
+            ", ".join(open_roles),
+            "; ".join(_OPEN_MEANS[r] for r in open_roles),
+        )
+    else:
+        log.info("audio, listener and admin tokens set")
     try:
         settings.state_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -138,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"edge-server follow: {exc}", file=sys.stderr)
             return 2
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(follow(args.server, args.room, args.backlog))
+            asyncio.run(follow(args.server, args.room, args.backlog, token=args.token))
         return 0
     return _serve(args)
 

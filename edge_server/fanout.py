@@ -1,8 +1,9 @@
 """Fan-out of caption messages to subscribers without letting a slow one stall the room.
 
 Each subscriber has a bounded queue drained by its own sender task. Broadcasting only puts
-already-serialized text into queues; a subscriber whose queue is full is closed with
-:data:`CLOSE_TOO_SLOW` and forgotten, so memory stays bounded and nobody else waits.
+already-serialized text (and, for listeners with sound, speech PCM as bytes) into queues; a
+subscriber whose queue is full, by count or by bytes, is closed with :data:`CLOSE_TOO_SLOW` and
+forgotten, so memory stays bounded and nobody else waits.
 """
 
 from __future__ import annotations
@@ -20,21 +21,39 @@ CLOSE_TOO_SLOW = 4008
 _ids = itertools.count(1)
 
 SendText = Callable[[str], Awaitable[None]]
+SendBytes = Callable[[bytes], Awaitable[None]]
 Close = Callable[[int, str], Coroutine[Any, Any, None]]
+MAX_QUEUED_BYTES = 4 * 1024 * 1024
+"""Most bytes queued for one subscriber (about two minutes of speech) before it is dropped."""
 
 
 class Subscriber:
     """One caption subscriber: a queue, a sender task, and its preferences."""
 
     def __init__(
-        self, send: SendText, close: Close, *, partials: bool, queue_size: int, label: str
+        self,
+        send: SendText,
+        close: Close,
+        *,
+        partials: bool,
+        queue_size: int,
+        label: str,
+        send_bytes: SendBytes | None = None,
+        max_bytes: int = MAX_QUEUED_BYTES,
     ) -> None:
         self.id = next(_ids)
         self.partials = partials
         self.label = label
+        self.lang: str | None = None
+        """The language this subscriber follows (None: all of them, like a kiosk)."""
+        self.audio = False
+        """Whether it wants speech in :attr:`lang`."""
         self._send = send
+        self._send_bytes = send_bytes
         self._close = close
-        self._queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=queue_size)
+        self._queue: asyncio.Queue[str | bytes | None] = asyncio.Queue(maxsize=queue_size)
+        self._queued_bytes = 0
+        self._max_bytes = max_bytes
         self._task: asyncio.Task[None] | None = None
         self._close_task: asyncio.Task[None] | None = None
         self.dropped = False
@@ -45,28 +64,41 @@ class Subscriber:
 
     async def _run(self) -> None:
         while True:
-            text = await self._queue.get()
-            if text is None:
+            item = await self._queue.get()
+            if item is None:
                 return
+            self._queued_bytes -= len(item)
             try:
-                await self._send(text)
+                if isinstance(item, bytes):
+                    if self._send_bytes is not None:
+                        await self._send_bytes(item)
+                else:
+                    await self._send(item)
             except (ConnectionError, RuntimeError):
                 return
 
-    def offer(self, text: str) -> bool:
-        """Queue a message; False (and the subscriber is dropped) when its queue is full."""
+    def offer(self, item: str | bytes) -> bool:
+        """Queue a message (text, or speech as bytes); False, and the subscriber is dropped,
+        when its queue is full."""
         if self.dropped:
             return False
-        try:
-            self._queue.put_nowait(text)
-        except asyncio.QueueFull:
-            self.dropped = True
-            log.warning("dropping %s: it does not keep up", self.label)
-            self._close_task = asyncio.create_task(
-                self._close(CLOSE_TOO_SLOW, "too slow: messages were piling up")
-            )
+        if self._queued_bytes + len(item) > self._max_bytes:
+            self._drop()
             return False
+        try:
+            self._queue.put_nowait(item)
+        except asyncio.QueueFull:
+            self._drop()
+            return False
+        self._queued_bytes += len(item)
         return True
+
+    def _drop(self) -> None:
+        self.dropped = True
+        log.warning("dropping %s: it does not keep up", self.label)
+        self._close_task = asyncio.create_task(
+            self._close(CLOSE_TOO_SLOW, "too slow: messages were piling up")
+        )
 
     async def stop(self) -> None:
         """Stop the sender task (the WebSocket itself is closed by its handler)."""
@@ -92,6 +124,20 @@ class Broadcaster:
         """Forget a subscriber and stop its sender."""
         self.subscribers.pop(subscriber.id, None)
         await subscriber.stop()
+
+    def listeners(self, lang: str) -> list[Subscriber]:
+        """Subscribers that want speech in ``lang``."""
+        return [s for s in self.subscribers.values() if s.audio and s.lang == lang]
+
+    def audio_languages(self) -> set[str]:
+        """Languages at least one subscriber wants speech in."""
+        return {s.lang for s in self.subscribers.values() if s.audio and s.lang}
+
+    def offer_to(self, subscribers: list[Subscriber], item: str | bytes) -> None:
+        """Offer one message to some subscribers; those that cannot keep up are forgotten."""
+        for subscriber in subscribers:
+            if not subscriber.offer(item):
+                self.subscribers.pop(subscriber.id, None)
 
     def publish(self, text: str, *, partial: bool = False) -> int:
         """Offer one serialized message to everyone (partials only to those who want them).

@@ -63,25 +63,38 @@ class CaptionPrinter:
         self.out.flush()
 
 
-async def follow(server: str, room: str, backlog: int, out: TextIO = sys.stdout) -> None:
-    """Print captions forever, reconnecting with backoff (1 s x 1.5, capped at 30 s)."""
+REFUSED_CLOSE_CODES = frozenset({4010, 4011, 4012})
+
+
+async def follow(
+    server: str, room: str, backlog: int, out: TextIO = sys.stdout, token: str | None = None
+) -> None:
+    """Print captions forever, reconnecting with backoff (1 s x 1.5, capped at 30 s).
+
+    Exits (SystemExit) when the server refuses the token: retrying would not help.
+    """
+    headers = {"Authorization": f"Bearer {token}"} if token else None
     partials = out.isatty()
     printer = CaptionPrinter(out, show_partials=partials)
     url = captions_url(server, room, backlog, partials)
     delay = 1.0
     while True:
         try:
-            async with connect(url, open_timeout=10) as ws:
+            async with connect(url, open_timeout=10, additional_headers=headers) as ws:
                 log.info("following %s", url)
                 delay = 1.0
-                async for raw in ws:
-                    try:
-                        message = json.loads(raw)
-                    except ValueError:
-                        log.warning("ignoring a message that is not JSON")
-                        continue
-                    if isinstance(message, dict):
-                        printer.handle(message)
+                try:
+                    async for raw in ws:
+                        try:
+                            message = json.loads(raw)
+                        except ValueError:
+                            log.warning("ignoring a message that is not JSON")
+                            continue
+                        if isinstance(message, dict):
+                            printer.handle(message)
+                finally:
+                    if ws.close_code in REFUSED_CLOSE_CODES:
+                        raise SystemExit(f"server refused: {ws.close_reason}")
                 # Only the first connection replays the backlog.
                 url = captions_url(server, room, 0, partials)
         except websockets.exceptions.InvalidStatus as exc:

@@ -12,6 +12,7 @@ from edge_server import __version__
 from edge_server.exports import to_srt, to_txt, to_vtt
 from edge_server.keys import ROOMS
 from edge_server.names import InvalidName, validate_language
+from edge_server.web_auth import READ_ROLES, require_http
 from edge_server.web_errors import json_error, room_or_400
 
 EXPORTERS = {
@@ -63,6 +64,7 @@ async def kiosk_page(request: web.Request) -> web.FileResponse:
 
 async def transcript_export(request: web.Request) -> web.StreamResponse:
     """``/rooms/{room}/transcript.{txt,srt,vtt,jsonl}``; ``?lang=xx`` exports a translation."""
+    require_http(request, READ_ROLES)
     room = room_or_400(request)
     fmt = request.match_info["fmt"]
     if fmt == "jsonl":

@@ -14,6 +14,9 @@ import datetime as dt
 import json
 import logging
 import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from edge_server.audio_protocol import ErrorCode, ProtocolError, SignalLevel, StreamHello
@@ -25,14 +28,20 @@ from edge_server.audio_session import (
     SourceInfo,
 )
 from edge_server.costs import CostMeter
-from edge_server.engines.base import EngineError, Recognizer, Translator
+from edge_server.engines.base import EngineError, Recognizer, Synthesizer, Translator
 from edge_server.fanout import Broadcaster
+from edge_server.latency import LatencyStats
+from edge_server.live_settings import LiveChange, SettingsConflict, plan_change
 from edge_server.settings import RoomSettings, ServerSettings
+from edge_server.speech import SpeechHub
 from edge_server.transcript import TranscriptStore
 
 log = logging.getLogger(__name__)
 SIGNAL_STEP_DB = 6
 """Screens get levels in steps of this many dB, so a status is not sent every second."""
+RECENT_ERRORS = 20
+LIVE_SETTINGS_FILE = "live-settings.json"
+RecognizerBuilder = Callable[[RoomSettings], Recognizer]
 
 
 def _dumps(message: dict[str, Any]) -> str:
@@ -54,6 +63,8 @@ class Room:
         recognizer: Recognizer,
         store: TranscriptStore,
         translator: Translator | None = None,
+        synthesizer: Synthesizer | None = None,
+        rebuild_recognizer: RecognizerBuilder | None = None,
     ) -> None:
         self.name = name
         self.settings = settings
@@ -62,14 +73,37 @@ class Room:
         self.translator = translator
         self.store = store
         self.broadcaster = Broadcaster()
+        self.speech = SpeechHub(name, synthesizer, self.broadcaster) if synthesizer else None
         self.source: SourceInfo | None = None
         self.timeline = store.last_end
         self.next_segment = store.last_segment + 1
         self.sessions_started = 0
-        self.last_error: str | None = None
+        self.errors: deque[dict[str, str]] = deque(maxlen=RECENT_ERRORS)
+        """Recent problems, oldest first: ``{"at": ISO time, "message"}``."""
+        self.latency = LatencyStats()
         self.costs = CostMeter()
+        self.language_override = False
+        """True once the tech lead chose the language: it then wins over the node's hello."""
+        self._rebuild_recognizer = rebuild_recognizer
+        self._session: AudioSession | None = None
+        self._settings_lock = asyncio.Lock()
         self._last_status = _dumps(self.status_message())
         self._finishing: asyncio.Task[EngineError | None] | None = None
+
+    @property
+    def last_error(self) -> str | None:
+        """The latest problem, or None."""
+        return self.errors[-1]["message"] if self.errors else None
+
+    @last_error.setter
+    def last_error(self, message: str | None) -> None:
+        if message:
+            self.errors.append({"at": _utc_now(), "message": message})
+
+    def languages(self) -> list[str]:
+        """What a listener may follow: the source language, then the targets."""
+        source = self.source.language if self.source else self.settings.source_lang
+        return [source, *(t for t in self.settings.targets if t != source)]
 
     # --- status ------------------------------------------------------------------------------
 
@@ -95,6 +129,9 @@ class Room:
             "audio": self.audio_state(),
             "signal": self._coarse_signal(),
             "offline": self.offline,
+            "languages": self.languages(),
+            "speech": self.speech is not None,
+            "synthesizer": self.speech.name if self.speech else "none",
         }
 
     @property
@@ -164,6 +201,37 @@ class Room:
             "cost": self.costs.estimate(),
         }
 
+    def admin_status(self) -> dict[str, Any]:
+        """This room for the tech lead's status page: health plus latency, listeners, errors."""
+        status = self.health()
+        by_lang: dict[str, int] = {}
+        with_audio = 0
+        for subscriber in self.broadcaster.subscribers.values():
+            key = subscriber.lang or "all"
+            by_lang[key] = by_lang.get(key, 0) + 1
+            with_audio += subscriber.audio
+        latency = self.latency.summary()
+        supported = self.recognizer.supported_languages()
+        status.update(
+            {
+                "languages": list(self.settings.languages),
+                "source_langs": sorted(supported) if supported is not None else None,
+                "identification": self.settings.engine == "transcribe",
+                "language_override": self.language_override,
+                "latency": dataclasses.asdict(latency) if latency else None,
+                "listeners": {
+                    "total": len(self.broadcaster.subscribers),
+                    "audio": with_audio,
+                    "by_lang": by_lang,
+                },
+                "errors": list(self.errors),
+                "speech": self.speech is not None,
+                "synthesizer": self.speech.name if self.speech else "none",
+                "speech_health": self.speech.health() if self.speech else None,
+            }
+        )
+        return status
+
     # --- audio sessions ----------------------------------------------------------------------
 
     def claim_source(self, hello: StreamHello, remote: str) -> SourceInfo:
@@ -174,7 +242,10 @@ class Room:
                 f"room {self.name} already has an audio source ({self.source.client_name} "
                 f"from {self.source.remote}); stop it first",
             )
-        language = hello.language or self.settings.source_lang
+        if self.language_override or not hello.language:
+            language = self.settings.source_lang
+        else:
+            language = hello.language
         supported = self.recognizer.supported_languages()
         if supported is not None and language not in supported:
             raise ProtocolError(
@@ -222,6 +293,8 @@ class Room:
             self.last_error = f"transcript write failed: {exc}"
             log.error("room %s: could not write the transcript: %s", self.name, exc)
         self.broadcaster.publish(_dumps(message))
+        if self.speech is not None:
+            self.speech.on_final(message)
         return message
 
     def publish_partial(self, message: dict[str, Any]) -> None:
@@ -239,7 +312,9 @@ class Room:
         ``on_final`` receives each stored final of the session; ``on_failure`` is called at once
         if the recognizer fails, so the connection can be told without waiting for a frame.
         """
-        return AudioSession(self, source, on_final, on_failure)
+        session = AudioSession(self, source, on_final, on_failure)
+        self._session = session
+        return session
 
     async def end_session(self, session: AudioSession) -> EngineError | None:
         """Finalize ``session`` and free the source slot; returns the recognizer's failure.
@@ -257,8 +332,73 @@ class Room:
         except EngineError as exc:
             return exc
         finally:
+            if self._session is session:
+                self._session = None
             self.release_source(session.source)
         return None
+
+    # --- live settings -----------------------------------------------------------------------
+
+    @property
+    def live_settings_path(self) -> Path:
+        """Where the tech lead's live changes are kept across restarts."""
+        return self.store.path.parent / LIVE_SETTINGS_FILE
+
+    def _save_live_settings(self) -> None:
+        data = {
+            "source_lang": self.settings.source_lang,
+            "languages": list(self.settings.languages),
+            "targets": list(self.settings.targets),
+            "language_override": self.language_override,
+        }
+        path = self.live_settings_path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(data, indent=1) + "\n")
+            tmp.replace(path)
+        except OSError as exc:
+            self.last_error = f"could not save the live settings: {exc}"
+            log.error("room %s: could not save %s: %s", self.name, path, exc)
+
+    async def change_settings(self, change: LiveChange) -> RoomSettings:
+        """Apply the tech lead's change now, without a restart; returns the new settings.
+
+        Targets apply from the next final. A new source language (or identification list)
+        finalizes the utterance in progress and continues the running audio in the new one.
+        Raises :class:`SettingsConflict` (the engine cannot) or ``SettingsError`` (invalid).
+        """
+        async with self._settings_lock:
+            recognizer_languages = self.recognizer.supported_languages()
+            plan = plan_change(
+                self.settings,
+                change,
+                supported_languages=recognizer_languages,
+                has_translator=self.translator is not None,
+            )
+            if plan.rebuild_recognizer:
+                if self._rebuild_recognizer is None:
+                    raise SettingsConflict("this room's recognizer cannot be rebuilt")
+                old = self.recognizer
+                new = self._rebuild_recognizer(plan.settings)
+                if self._session is not None:
+                    await self._session.switch(plan.settings.source_lang, new)
+                self.recognizer = new
+                with contextlib.suppress(EngineError):
+                    await old.close()
+            elif plan.restart_stream and self._session is not None:
+                await self._session.switch(plan.settings.source_lang, None)
+            self.settings = plan.settings
+            if change.source_lang is not None or change.languages is not None:
+                self.language_override = True
+            self._save_live_settings()
+            log.info(
+                "room %s: settings changed live: source %s, identification %s, targets %s",
+                self.name, self.settings.source_lang, list(self.settings.languages) or "off",
+                list(self.settings.targets),
+            )  # fmt: skip
+            self.publish_status_if_changed()
+            return self.settings
 
     async def wait_previous_session(self) -> None:
         """Wait until the previous session's last finals are on disk (the recognizer is free)."""
@@ -266,7 +406,9 @@ class Room:
             await asyncio.wait({self._finishing}, timeout=FINISH_TIMEOUT_S)
 
     async def close(self) -> None:
-        """Stop the recognizer and close the transcript."""
+        """Stop the recognizer and the speech, and close the transcript."""
+        if self.speech is not None:
+            await self.speech.close()
         with contextlib.suppress(EngineError):
             await self.recognizer.close()
         self.store.close()

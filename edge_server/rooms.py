@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
 
 from edge_server.engines.base import Recognizer, Synthesizer, Translator
 from edge_server.engines.factory import build_recognizer, build_synthesizer, build_translator
+from edge_server.live_settings import parse_live_change
 from edge_server.names import InvalidName, validate_room_name
-from edge_server.room import Room
-from edge_server.settings import RoomSettings, ServerSettings
+from edge_server.room import LIVE_SETTINGS_FILE, Room
+from edge_server.settings import RoomSettings, ServerSettings, SettingsError
 from edge_server.transcript import TranscriptStore
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,32 @@ def default_translator_factory(
 ) -> Translator | None:
     """The translator a room's settings ask for, or None."""
     return build_translator(room, server)
+
+
+def load_live_settings(path: Path, configured: RoomSettings) -> RoomSettings | None:
+    """The tech lead's saved live changes over the configured settings, or None.
+
+    A file that is unreadable or no longer valid (the configuration changed) is ignored with a
+    warning: the configured settings win.
+    """
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring %s: %s", path, exc)
+        return None
+    try:
+        change = parse_live_change(
+            {k: data[k] for k in ("source_lang", "languages", "targets") if k in data}
+        )
+        return dataclasses.replace(
+            configured,
+            **{k: v for k, v in dataclasses.asdict(change).items() if v is not None},
+        )
+    except (SettingsError, TypeError) as exc:
+        log.warning("ignoring %s: %s", path, exc)
+        return None
 
 
 class RoomRegistry:
@@ -72,6 +101,9 @@ class RoomRegistry:
             return room
         validate_room_name(name)
         room_settings = self.settings.room(name)
+        live = load_live_settings(self.rooms_dir / name / LIVE_SETTINGS_FILE, room_settings)
+        if live is not None:
+            room_settings = live
         store = TranscriptStore(
             self.rooms_dir / name / "transcript.jsonl",
             backlog_size=self.settings.backlog_max,
@@ -85,7 +117,10 @@ class RoomRegistry:
             self._factory(name, room_settings, self.settings),
             store,
             translator=self._translator_factory(name, room_settings, self.settings),
+            synthesizer=self._synthesizer_factory(name, room_settings, self.settings),
+            rebuild_recognizer=lambda new: self._factory(name, new, self.settings),
         )
+        room.language_override = live is not None
         self.rooms[name] = room
         log.info(
             "room %s ready (engine %s, %d finals on disk)", name, room.recognizer.name, store.count

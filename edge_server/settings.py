@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edge_server.auth import TokenError, Tokens, origin_allowed
 from edge_server.names import InvalidName, validate_language, validate_room_name
 
 ENGINES = ("pocketsphinx", "transcribe")
@@ -132,6 +133,23 @@ class ServerSettings:
     """Open a new Transcribe stream (at a pause) after this long: the service stops at 4 h."""
     translate_timeout_s: float = 3.0
     """Longest wait for one translation; a late language is shown as missing."""
+    audio_token: str = field(default="", repr=False)
+    """Secret of the audio node (``EDGE_SERVER_AUDIO_TOKEN`` or the ``audio-token`` systemd
+    credential); "" leaves the audio uplink open."""
+    listener_token: str = field(default="", repr=False)
+    """Secret of kiosks and phones (read only; in the QR code); "" leaves captions open."""
+    admin_token: str = field(default="", repr=False)
+    """Secret of the status page and settings changes; "" leaves them open."""
+    allowed_origins: tuple[str, ...] = ()
+    """Other web origins whose pages may use this server (``https://captions.example.org``);
+    the server's own origin is always allowed."""
+    public_url: str = ""
+    """The server's address as phones reach it, for the QR code (``http://10.0.0.5:8080``);
+    "" uses the address the kiosk used."""
+    connect_burst: int = 60
+    """Connection attempts one client address may make at once (WebSockets and the API)."""
+    connect_rate: float = 10.0
+    """Connection attempts per second one address may make after its burst."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.port <= 65535:
@@ -147,6 +165,22 @@ class ServerSettings:
                 validate_room_name(name)
             except InvalidName as exc:
                 raise SettingsError(f"[rooms.{name}]: {exc}") from None
+        try:
+            _ = self.tokens
+        except TokenError as exc:
+            raise SettingsError(str(exc)) from None
+        if self.connect_burst < 1 or not 0 < self.connect_rate <= 100000:
+            raise SettingsError("connect_burst must be >= 1 and connect_rate within 0-100000")
+        for origin in self.allowed_origins:
+            if not origin_allowed(origin, None, "http", [origin]):
+                raise SettingsError(f"allowed_origins: {origin!r} is not an http(s) origin")
+        if self.public_url and not self.public_url.startswith(("http://", "https://")):
+            raise SettingsError(f"public_url {self.public_url!r} must start with http(s)://")
+
+    @property
+    def tokens(self) -> Tokens:
+        """The role tokens (validated)."""
+        return Tokens(audio=self.audio_token, listener=self.listener_token, admin=self.admin_token)
 
     def room(self, name: str) -> RoomSettings:
         """The settings of room ``name``."""
@@ -192,6 +226,11 @@ def _coerce(name: str, value: Any, kind: type) -> Any:
         if lowered in ("0", "false", "no", "off"):
             return False
         raise SettingsError(f"{name} must be true or false, not {value!r}")
+    if kind is tuple:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)) or not all(isinstance(i, str) for i in items):
+            raise SettingsError(f"{name} must be a list of strings")
+        return tuple(i.strip() for i in items if i.strip())
     try:
         return kind(value)
     except (TypeError, ValueError):
@@ -212,7 +251,14 @@ _SCALARS: dict[str, type] = {
     "aws_region": str,
     "transcribe_rotate_s": float,
     "translate_timeout_s": float,
+    "allowed_origins": tuple,
+    "public_url": str,
+    "connect_burst": int,
+    "connect_rate": float,
 }
+_TOKENS = ("audio_token", "listener_token", "admin_token")
+"""Secrets: from ``EDGE_SERVER_*_TOKEN`` or ``$CREDENTIALS_DIRECTORY/{role}-token`` files,
+never from the config file (it is world-readable on many installs)."""
 _ROOM_ENV = {
     "SOURCE_LANG": "source_lang",
     "LANGUAGES": "languages",
@@ -245,6 +291,12 @@ def load_settings(
             raise SettingsError(f"cannot read config file {config_file}: {exc}") from None
         default_room_data = parsed.pop("default_room", {})
         rooms_data = parsed.pop("rooms", {})
+        secrets = set(parsed) & set(_TOKENS)
+        if secrets:
+            raise SettingsError(
+                f"{config_file}: {', '.join(sorted(secrets))} cannot be set in the config file; "
+                "use EDGE_SERVER_*_TOKEN or the systemd credentials (audio-token, ...)"
+            )
         unknown = set(parsed) - set(_SCALARS)
         if unknown:
             raise SettingsError(f"{config_file}: unknown setting(s) {sorted(unknown)}")
@@ -253,6 +305,7 @@ def load_settings(
         env_value = env.get(f"EDGE_SERVER_{key.upper()}")
         if env_value is not None:
             raw[key] = env_value
+    raw.update(_read_tokens(env))
     for env_key, key in _ROOM_ENV.items():
         env_value = env.get(f"EDGE_SERVER_{env_key}")
         if env_value is not None:
@@ -264,7 +317,10 @@ def load_settings(
             default_room_data[key] = value
         else:
             raw[key] = value
-    values = {key: _coerce(key, value, _SCALARS[key]) for key, value in raw.items()}
+    values = {
+        key: value if key in _TOKENS else _coerce(key, value, _SCALARS[key])
+        for key, value in raw.items()
+    }
     default_room = _room_from_mapping(default_room_data, RoomSettings(), "default_room")
     if not isinstance(rooms_data, dict):
         raise SettingsError("[rooms] must be a table of rooms")
@@ -273,3 +329,22 @@ def load_settings(
         for name, data in rooms_data.items()
     }
     return ServerSettings(default_room=default_room, rooms=rooms, **values)
+
+
+def _read_tokens(env: Mapping[str, str]) -> dict[str, str]:
+    """Tokens from the environment, else from systemd credentials (``LoadCredential=``)."""
+    tokens: dict[str, str] = {}
+    credentials = env.get("CREDENTIALS_DIRECTORY")
+    for key in _TOKENS:
+        value = env.get(f"EDGE_SERVER_{key.upper()}")
+        if value is None and credentials:
+            path = Path(credentials) / key.replace("_", "-")
+            try:
+                value = path.read_text()
+            except FileNotFoundError:
+                value = None
+            except OSError as exc:
+                raise SettingsError(f"cannot read credential {path}: {exc}") from None
+        if value is not None:
+            tokens[key] = value.strip()
+    return tokens

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from edge_server.names import InvalidName, validate_language
+
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 
@@ -51,3 +53,36 @@ def parse_subscribe_params(
             raise InvalidParameter("backlog", f"at most {backlog_max}")
     partials = parse_bool("partials", query["partials"]) if "partials" in query else True
     return SubscribeParams(backlog=backlog, partials=partials)
+
+
+@dataclass(frozen=True)
+class ListenRequest:
+    """A listener's choice: the language it follows and whether it wants speech."""
+
+    lang: str | None
+    audio: bool
+
+
+def parse_listen_message(message: Mapping[str, object]) -> ListenRequest:
+    """Check ``{"type": "listen", "lang": "it", "audio": true}`` (the language's existence in
+    the room is checked by the room)."""
+    lang = message.get("lang")
+    audio = message.get("audio", False)
+    if lang is not None:
+        if not isinstance(lang, str):
+            raise InvalidParameter("lang", "expected a language code such as it or en-US")
+        try:
+            lang = validate_language(lang)
+        except InvalidName as exc:
+            raise InvalidParameter("lang", str(exc)) from None
+    if not isinstance(audio, bool):
+        raise InvalidParameter("audio", "expected true or false")
+    return ListenRequest(lang=lang, audio=audio)
+
+
+def listen_from_query(query: Mapping[str, str]) -> ListenRequest | None:
+    """The ``lang`` and ``audio`` query parameters of a subscription, if any."""
+    if "lang" not in query and "audio" not in query:
+        return None
+    audio = parse_bool("audio", query["audio"]) if "audio" in query else False
+    return parse_listen_message({"lang": query.get("lang"), "audio": audio})

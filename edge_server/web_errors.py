@@ -11,10 +11,16 @@ from edge_server.names import InvalidName
 from edge_server.room import Room
 
 
-def json_error(status: type[web.HTTPException], code: str, message: str) -> web.HTTPException:
-    """An HTTP error whose body is ``{"type": "error", "code", "message"}``."""
-    body = json.dumps({"type": "error", "code": code, "message": message})
-    return status(text=body, content_type="application/json")
+def json_error(
+    status: type[web.HTTPException],
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+) -> web.HTTPException:
+    """An HTTP error whose body is ``{"type": "error", "error", "code", "message"}``
+    (``error`` and ``code`` are the same word)."""
+    body = json.dumps({"type": "error", "error": code, "code": code, "message": message})
+    return status(text=body, content_type="application/json", headers=headers)
 
 
 def room_or_400(request: web.Request) -> Room:

@@ -24,9 +24,11 @@ from edge_server.audio_protocol import (
     StreamHello,
 )
 from edge_server.audio_session import AudioSession
+from edge_server.auth import Role
 from edge_server.engines.base import EngineError
 from edge_server.keys import SETTINGS, SOCKETS
 from edge_server.room import Room
+from edge_server.web_auth import close_refused, limit_attempts, refusal_for
 from edge_server.web_errors import room_or_400
 
 log = logging.getLogger(__name__)
@@ -47,9 +49,17 @@ async def _refuse(ws: web.WebSocketResponse, error: ProtocolError) -> None:
 
 async def audio_uplink(request: web.Request) -> web.StreamResponse:
     """Accept one audio source for a room and run it through the room's pipeline."""
+    limit_attempts(request)
     room = room_or_400(request)
     ws = web.WebSocketResponse(max_msg_size=WS_MAX_MESSAGE_BYTES, heartbeat=20.0, compress=False)
     await ws.prepare(request)
+    refused = refusal_for(request, (Role.AUDIO,))
+    if refused is not None:
+        refusal, message = refused
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await _send_json(ws, {"type": "error", "code": refusal.code, "message": message})
+            await close_refused(ws, refusal, message)
+        return ws
     request.app[SOCKETS].add(ws)
     remote = request.remote or "?"
     protocol = AudioUplinkProtocol(request.app[SETTINGS].max_frame_bytes)

@@ -4,20 +4,34 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from edge_server.fanout import Subscriber
 from edge_server.keys import SETTINGS, SOCKETS
-from edge_server.subscribe_params import InvalidParameter, parse_subscribe_params
+from edge_server.room import Room
+from edge_server.subscribe_params import (
+    InvalidParameter,
+    ListenRequest,
+    listen_from_query,
+    parse_listen_message,
+    parse_subscribe_params,
+)
+from edge_server.web_auth import READ_ROLES, close_refused, limit_attempts, refusal_for
 from edge_server.web_errors import json_error, room_or_400
 
 log = logging.getLogger(__name__)
 MAX_INCOMING = 4096
 
 
+def _dumps(message: dict[str, Any]) -> str:
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+
+
 async def captions(request: web.Request) -> web.StreamResponse:
     """Send status, the backlog, then live captions until the client leaves or lags."""
+    limit_attempts(request)
     room = room_or_400(request)
     settings = request.app[SETTINGS]
     try:
@@ -26,12 +40,17 @@ async def captions(request: web.Request) -> web.StreamResponse:
             backlog_default=settings.backlog_default,
             backlog_max=settings.backlog_max,
         )
+        initial = listen_from_query(request.query)
     except InvalidParameter as exc:
         raise json_error(web.HTTPBadRequest, "invalid_parameter", str(exc)) from None
     # No permessage-deflate: captions are small, and deflating each one once per subscriber
     # would cost more CPU in fan-out than it saves on the network.
     ws = web.WebSocketResponse(max_msg_size=MAX_INCOMING, heartbeat=20.0, compress=False)
     await ws.prepare(request)
+    refused = refusal_for(request, READ_ROLES)
+    if refused is not None:
+        await close_refused(ws, *refused)
+        return ws
     request.app[SOCKETS].add(ws)
     label = f"subscriber {request.remote} of room {room.name}"
 
@@ -45,17 +64,20 @@ async def captions(request: web.Request) -> web.StreamResponse:
         partials=params.partials,
         queue_size=settings.subscriber_queue + len(backlog) + 1,
         label=label,
+        send_bytes=ws.send_bytes,
     )
     # No await between the snapshot above and add(): nothing can slip between backlog and live.
     subscriber.offer(json.dumps(room.status_message()))
     for record in backlog:
         subscriber.offer(json.dumps(record | {"backlog": True}, ensure_ascii=False))
     room.broadcaster.add(subscriber)
+    if initial is not None:
+        _listen(room, subscriber, initial)
     log.info("%s connected (%d backlog)", label, len(backlog))
     try:
         async for msg in ws:
-            if msg.type == WSMsgType.TEXT and _is_ping(msg.data):
-                subscriber.offer('{"type":"pong"}')
+            if msg.type == WSMsgType.TEXT:
+                _handle_text(room, subscriber, msg.data)
     finally:
         await room.broadcaster.remove(subscriber)
         request.app[SOCKETS].discard(ws)
@@ -63,8 +85,68 @@ async def captions(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-def _is_ping(text: str) -> bool:
+def _handle_text(room: Room, subscriber: Subscriber, text: str) -> None:
+    """A message from a subscriber: ``ping`` or ``listen``; anything else gets an error."""
     try:
-        return bool(json.loads(text).get("type") == "ping")
-    except (ValueError, AttributeError):
-        return False
+        message = json.loads(text)
+    except ValueError:
+        message = None
+    if not isinstance(message, dict):
+        subscriber.offer(_error("bad_message", "expected a JSON object"))
+        return
+    kind = message.get("type")
+    if kind == "ping":
+        subscriber.offer('{"type":"pong"}')
+    elif kind == "listen":
+        try:
+            request = parse_listen_message(message)
+        except InvalidParameter as exc:
+            subscriber.offer(_error("invalid_parameter", str(exc)))
+            return
+        _listen(room, subscriber, request)
+    else:
+        subscriber.offer(
+            _error("unknown_type", f"unknown message type {str(kind)[:40]!r}; send ping or listen")
+        )
+
+
+def _listen(room: Room, subscriber: Subscriber, request: ListenRequest) -> None:
+    """Apply a listener's choice of language and sound, and say what it got."""
+    offered = room.languages()
+    if request.lang is not None and request.lang not in offered:
+        subscriber.offer(
+            _error(
+                "unknown_language",
+                f"room {room.name} offers {', '.join(offered)}, not {request.lang}",
+            )
+        )
+        return
+    subscriber.lang = request.lang
+    reason = _no_audio_reason(room, request.lang) if request.audio else None
+    subscriber.audio = request.audio and reason is None
+    subscriber.offer(
+        _dumps(
+            {
+                "type": "listening",
+                "lang": subscriber.lang,
+                "audio": subscriber.audio,
+                "reason": reason,
+            }
+        )
+    )
+
+
+def _no_audio_reason(room: Room, lang: str | None) -> str | None:
+    if room.speech is None:
+        return "this room has no speech engine: text only"
+    if lang is None:
+        return "choose a language to hear"
+    if lang == room.languages()[0]:
+        return f"speech is offered for translations; the room itself speaks {lang}"
+    if lang in room.speech.unsupported:
+        return room.speech.unsupported[lang]
+    return None
+
+
+def _error(code: str, message: str) -> str:
+    return _dumps({"type": "error", "code": code, "message": message})

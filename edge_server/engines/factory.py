@@ -56,7 +56,7 @@ def build_recognizer(name: str, room: RoomSettings, server: ServerSettings) -> R
 
 def build_translator(room: RoomSettings, server: ServerSettings) -> Translator | None:
     """The translator a room's settings ask for, or None."""
-    if room.translator == "none" or not room.targets:
+    if room.translator == "none":
         return None
     if room.translator == "amazon-translate":
         from edge_server.engines.translate_engine import TranslateOptions, TranslateTranslator
