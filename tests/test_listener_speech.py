@@ -1,0 +1,238 @@
+"""Listeners on the captions socket: choosing a language, speech after its text, one shared
+synthesis per language, and the measured delay from a final to its first audio byte with the
+local espeak-ng voice."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+
+from edge_server.engines.espeak_engine import EspeakSynthesizer
+from edge_server.settings import RoomSettings, ServerSettings
+from tests.conftest import LiveServer, make_settings, open_audio, recv_json
+from tests.scripted_engine import ScriptedRecognizer, word_audio
+
+ROOM = RoomSettings(targets=("it", "de"), translator="amazon-translate")
+
+
+class PrefixTranslator:
+    """Deterministic: ``w1 w2`` in Italian is ``it w1 w2``."""
+
+    name = "prefix"
+
+    async def translate(self, text: str, source: str, targets: Sequence[str]) -> Mapping[str, str]:
+        return {t: f"{t} {text}" for t in targets}
+
+
+class CountingSynthesizer:
+    """Wraps a synthesizer and counts its calls (to prove listeners share one synthesis)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.calls: list[tuple[str, str]] = []
+
+    async def synthesize(self, text: str, language: str) -> AsyncIterator[bytes]:
+        self.calls.append((text, language))
+        async for chunk in self.inner.synthesize(text, language):
+            yield chunk
+
+
+async def _live(
+    tmp_path: Path, synthesizer: Any, room: RoomSettings = ROOM, **settings: Any
+) -> LiveServer:
+    recognizer = ScriptedRecognizer("scripted")
+    return await LiveServer(
+        make_settings(tmp_path / "state", default_room=room, max_frame_bytes=16000, **settings),
+        recognizer_factory=lambda name, r, s: recognizer,
+        synthesizer_factory=lambda name, r, s: synthesizer,
+        translator_factory=lambda name, r, s: PrefixTranslator(),
+    ).start()
+
+
+async def _listener(live: LiveServer, lang: str, audio: bool = True) -> ClientConnection:
+    ws = await connect(f"{live.ws}/ws/captions/main?backlog=0&partials=0", open_timeout=10)
+    status = await recv_json(ws)
+    assert status["languages"] == ["en-US", "it", "de"]
+    await ws.send(json.dumps({"type": "listen", "lang": lang, "audio": audio}))
+    listening = await recv_json(ws)
+    assert listening == {"type": "listening", "lang": lang, "audio": audio, "reason": None}
+    return ws
+
+
+async def _next(ws: ClientConnection) -> dict[str, Any]:
+    """The next JSON message that is not a ``status`` update."""
+    while True:
+        message = await recv_json(ws)
+        if message["type"] != "status":
+            return message
+
+
+async def _sentence(audio_ws: ClientConnection, words: Sequence[int]) -> None:
+    for n in (*words, 0):
+        await audio_ws.send(word_audio(n))
+
+
+async def _read_sentence(ws: ClientConnection) -> tuple[dict[str, Any], bytes, float, float]:
+    """final, its speech PCM, when the final arrived and when the first audio byte arrived."""
+    final = await _next(ws)
+    final_at = time.monotonic()
+    assert final["type"] == "final"
+    header = await _next(ws)
+    assert header == {"type": "speech", "segment": final["segment"], "lang": header["lang"],
+                      "sample_rate": 16000, "channels": 1, "format": "s16le"}  # fmt: skip
+    pcm = b""
+    first_at = 0.0
+    while True:
+        message = await asyncio.wait_for(ws.recv(), 20)
+        if isinstance(message, bytes):
+            first_at = first_at or time.monotonic()
+            assert len(message) % 2 == 0
+            pcm += message
+            continue
+        end = json.loads(message)
+        if end["type"] == "status":
+            continue
+        assert end == {"type": "speech_end", "segment": final["segment"], "ok": True}
+        return final, pcm, final_at, first_at
+
+
+async def test_text_then_shared_speech_with_espeak(tmp_path: Path) -> None:
+    synthesizer = CountingSynthesizer(EspeakSynthesizer())
+    live = await _live(tmp_path, synthesizer)
+    try:
+        italian = [await _listener(live, "it") for _ in range(3)]
+        german = await _listener(live, "de")
+        text_only = await _listener(live, "it", audio=False)
+        audio_ws, ready = await open_audio(live.ws, "main")
+        assert ready["type"] == "ready"
+        delays = []
+        for sentence in ([11, 12, 13], [21, 22], [31, 32, 33, 34]):
+            await _sentence(audio_ws, sentence)
+            heard = await asyncio.gather(*(_read_sentence(ws) for ws in italian))
+            expected = "it " + " ".join(f"w{n}" for n in sentence)
+            for final, pcm, final_at, first_at in heard:
+                assert final["translations"]["it"] == expected
+                assert len(pcm) > 16000  # more than half a second of speech
+                assert first_at >= final_at  # text before its audio
+                delays.append(first_at - final_at)
+            assert len({pcm for _, pcm, _, _ in heard}) == 1  # the same audio for everyone
+            final, pcm_de, _, _ = await _read_sentence(german)
+            assert final["translations"]["de"].startswith("de ")
+            assert pcm_de != heard[0][1]
+            only_text = await _next(text_only)
+            assert only_text["type"] == "final"  # no speech for a listener without sound
+        # One synthesis per sentence and language, however many listeners.
+        assert sorted(synthesizer.calls) == sorted(
+            [(f"{lang} {' '.join(f'w{n}' for n in s)}", lang)
+             for s in ([11, 12, 13], [21, 22], [31, 32, 33, 34]) for lang in ("it", "de")]
+        )  # fmt: skip
+        print(
+            f"\nfinal -> first audio byte at the listener (espeak-ng, {len(delays)} samples): "
+            f"median {statistics.median(delays) * 1000:.1f} ms, max {max(delays) * 1000:.1f} ms"
+        )
+        await audio_ws.close()
+        for ws in (*italian, german, text_only):
+            await ws.close()
+    finally:
+        await live.stop()
+
+
+async def test_listener_choices_and_refusals(tmp_path: Path) -> None:
+    live = await _live(tmp_path, EspeakSynthesizer())
+    try:
+        async with connect(f"{live.ws}/ws/captions/main", open_timeout=10) as ws:
+            status = await recv_json(ws)
+            assert status["speech"] is True
+            assert status["synthesizer"] == "espeak"
+            await ws.send(json.dumps({"type": "listen", "lang": "fr", "audio": True}))
+            error = await recv_json(ws)
+            assert error["code"] == "unknown_language"
+            assert "en-US, it, de" in error["message"]
+            await ws.send(json.dumps({"type": "listen", "lang": "en-US", "audio": True}))
+            own = await recv_json(ws)
+            assert own["audio"] is False
+            assert "the room itself speaks en-US" in own["reason"]
+            await ws.send(json.dumps({"type": "listen", "lang": 5}))
+            assert (await recv_json(ws))["code"] == "invalid_parameter"
+            await ws.send("not json")
+            assert (await recv_json(ws))["code"] == "bad_message"
+            await ws.send(json.dumps({"type": "ping"}))
+            assert (await recv_json(ws))["type"] == "pong"  # still open and answering
+        # The choice can also come with the URL.
+        async with connect(f"{live.ws}/ws/captions/main?lang=it&audio=1", open_timeout=10) as ws:
+            assert (await recv_json(ws))["type"] == "status"
+            assert (await recv_json(ws))["audio"] is True
+    finally:
+        await live.stop()
+
+
+async def test_room_without_speech_engine_offers_text_only(tmp_path: Path) -> None:
+    live = await _live(tmp_path, None)
+    try:
+        async with connect(f"{live.ws}/ws/captions/main?lang=it&audio=1", open_timeout=10) as ws:
+            status = await recv_json(ws)
+            assert status["speech"] is False
+            listening = await recv_json(ws)
+            assert listening["audio"] is False
+            assert listening["reason"] == "this room has no speech engine: text only"
+    finally:
+        await live.stop()
+
+
+class EndlessSynthesizer:
+    """Speaks for a long time (to fill a listener that never reads)."""
+
+    name = "endless"
+
+    async def synthesize(self, text: str, language: str) -> AsyncIterator[bytes]:
+        for _ in range(400):  # 100 s of audio, as fast as possible
+            yield b"\x01\x00" * 8000
+            await asyncio.sleep(0)
+
+
+async def test_listener_that_never_reads_speech_is_dropped(tmp_path: Path) -> None:
+    live = await _live(tmp_path, EndlessSynthesizer())
+    try:
+        stuck = await connect(f"{live.ws}/ws/captions/main?lang=it&audio=1", open_timeout=10,
+                              max_queue=1)  # fmt: skip
+        stuck.transport.pause_reading()  # never reads: the server's socket buffer fills up
+        reader = await _listener(live, "de", audio=False)
+        audio_ws, _ = await open_audio(live.ws, "main")
+        started = time.monotonic()
+        await _sentence(audio_ws, [5, 6])
+        final = await _next(reader)
+        assert final["type"] == "final"
+        await _sentence(audio_ws, [7])
+        assert (await _next(reader))["text"] == "w7"
+        # The stuck listener is dropped as too slow (4 MiB queued), within a bounded time.
+        for _ in range(200):
+            if len(_subscribers(live)) == 1:
+                break
+            await asyncio.sleep(0.1)
+        assert len(_subscribers(live)) == 1, "the stuck listener was not dropped"
+        assert time.monotonic() - started < 30
+        await audio_ws.close()
+        await reader.close()
+        stuck.transport.abort()
+    finally:
+        await live.stop()
+
+
+def _subscribers(live: LiveServer) -> dict[int, Any]:
+    from edge_server.keys import ROOMS
+
+    return live.app[ROOMS].get("main").broadcaster.subscribers
+
+
+@pytest.mark.parametrize("room", [ROOM])
+def test_room_settings_fixture_is_valid(room: RoomSettings) -> None:
+    assert ServerSettings(default_room=room).room("x").targets == ("it", "de")
