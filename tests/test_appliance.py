@@ -785,7 +785,11 @@ def test_kiosk_unit_shows_the_room_with_the_unattended_screen_flags(appliance: A
     assert unit_values(unit, "Service", "Restart") == ["always"]
     assert unit_values(unit, "Unit", "Conflicts") == ["getty@tty1.service"]
     env = (root / "etc/edge-kiosk/edge-kiosk.env").read_text()
-    assert f"EDGE_KIOSK_URL=http://{SERVER_ADDRESS}:8080/kiosk/{ROOM}?lang=it,de\n" in env
+    assert (
+        f"EDGE_KIOSK_URL=http://{SERVER_ADDRESS}:8080/kiosk/{ROOM}"
+        "?lang=it,de&token=example-listener-token-change-me\n"
+    ) in env
+    assert _mode(root / "etc/edge-kiosk/edge-kiosk.env") == 0o600  # it holds the token
     assert "EDGE_KIOSK_BROWSER=/usr/bin/chromium\n" in env
     assert (root / "usr/bin/chromium").exists()
     assert (root / "usr/bin/cage").exists()
