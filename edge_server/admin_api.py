@@ -74,7 +74,7 @@ async def change_room_settings(request: web.Request) -> web.Response:
         raise json_error(web.HTTPRequestEntityTooLarge, "invalid_setting", "body too large")
     try:
         body = json.loads(await request.content.read(MAX_BODY + 1) or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):
         raise json_error(web.HTTPBadRequest, "invalid_setting", "expected a JSON object") from None
     try:
         change = parse_live_change(body)

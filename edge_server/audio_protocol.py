@@ -164,6 +164,8 @@ def _load_object(text: str | bytes, code: ErrorCode, what: str) -> dict[str, Any
         value = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError(code, f"{what} is not valid JSON ({exc.__class__.__name__})") from None
+    except RecursionError:  # "[[[[...": deeper than the interpreter's recursion limit
+        raise ProtocolError(code, f"{what} is nested too deeply") from None
     if not isinstance(value, dict):
         raise ProtocolError(code, f"{what} must be a JSON object")
     return value
@@ -379,7 +381,7 @@ def parse_server_message(text: str | bytes) -> dict[str, Any]:
     """Parse a server text message for a client; raise :class:`ServerMessageError` if malformed."""
     try:
         obj = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ServerMessageError(f"server sent invalid JSON: {exc}") from None
     if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
         raise ServerMessageError("server message is not an object with a string 'type'")

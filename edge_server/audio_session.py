@@ -55,6 +55,10 @@ class SourceInfo:
     """How many times the node reported a gap (it reconnected after being away)."""
     dropped_s: float = 0.0
     """Seconds of audio the node reported dropping while away."""
+    abort: Callable[[], None] | None = field(default=None, repr=False)
+    """Drops this source's connection at once (to let the same node reconnect)."""
+    released: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    """Set when the room has let go of this source (its last finals are on disk)."""
 
     @property
     def audio_seconds(self) -> float:

@@ -267,9 +267,36 @@ class Room:
 
     def release_source(self, source: SourceInfo) -> None:
         """Forget the audio source (after its session has finished)."""
+        source.released.set()
         if self.source is source:
             self.source = None
             self.publish_status_if_changed()
+
+    def stale_source_for(self, hello: StreamHello, remote: str) -> SourceInfo | None:
+        """The current source, if ``hello`` looks like the same node reconnecting to replace it.
+
+        After a network partition the server may hold the old connection until its heartbeat
+        notices (20 s), while the node has already reconnected. The same client from the same
+        address, while the old connection has sent no audio for ``audio_idle_s``, replaces it.
+        A second, different source is still refused with ``source_busy``.
+        """
+        source = self.source
+        if source is None or source.remote != remote or source.client_name != hello.client_name:
+            return None
+        return source if self.audio_state() != "flowing" else None
+
+    async def replace_stale_source(self, source: SourceInfo) -> None:
+        """Drop ``source``'s connection and wait until what it sent is finalized."""
+        log.warning(
+            "room %s: %s from %s reconnected while its old connection %s was silent for "
+            "%.0f s: replacing it",
+            self.name, source.client_name, source.remote, source.session,
+            time.monotonic() - (source.last_frame_at or source.connected_at),
+        )  # fmt: skip
+        if source.abort is not None:
+            source.abort()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(source.released.wait(), FINISH_TIMEOUT_S)
 
     async def commit_final(self, message: dict[str, Any]) -> dict[str, Any]:
         """Translate, write to disk, then publish one final. Returns the stored record."""

@@ -46,7 +46,8 @@ def parse_subscribe_params(
     backlog = backlog_default
     raw = query.get("backlog")
     if raw is not None:
-        if not raw.isdigit() or len(raw) > 6:
+        # ASCII digits only: str.isdigit() is also true for "²", which int() refuses.
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 6:
             raise InvalidParameter("backlog", f"expected a whole number, got {raw[:20]!r}")
         backlog = int(raw)
         if backlog > backlog_max:

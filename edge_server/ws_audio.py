@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -66,7 +67,9 @@ async def audio_uplink(request: web.Request) -> web.StreamResponse:
     try:
         hello = await _await_hello(ws, protocol)
         if hello is not None:
-            await _run_source(ws, room, protocol, hello, remote)
+            transport = request.transport
+            abort = transport.abort if transport is not None else None
+            await _run_source(ws, room, protocol, hello, remote, abort)
     finally:
         request.app[SOCKETS].discard(ws)
     return ws
@@ -106,16 +109,22 @@ async def _run_source(
     protocol: AudioUplinkProtocol,
     hello: StreamHello,
     remote: str,
+    abort: Callable[[], None] | None,
 ) -> None:
     # A source that just left may still be finalizing its last sentence: a reconnecting node
     # waits for that instead of being refused as a second source.
     await room.wait_previous_session()
+    stale = room.stale_source_for(hello, remote)
+    if stale is not None:
+        await room.replace_stale_source(stale)
     try:
         source = room.claim_source(hello, remote)
     except ProtocolError as exc:
         log.info("room %s: refused audio from %s: %s", room.name, remote, exc.message)
         await _refuse(ws, exc)
         return
+
+    source.abort = abort
 
     async def recognizer_failed(exc: EngineError) -> None:
         await _refuse(ws, ProtocolError(ErrorCode.RECOGNIZER_FAILED, f"recognizer failed: {exc}"))

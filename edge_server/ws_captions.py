@@ -89,7 +89,7 @@ def _handle_text(room: Room, subscriber: Subscriber, text: str) -> None:
     """A message from a subscriber: ``ping`` or ``listen``; anything else gets an error."""
     try:
         message = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deeply
         message = None
     if not isinstance(message, dict):
         subscriber.offer(_error("bad_message", "expected a JSON object"))
