@@ -53,7 +53,21 @@ class RoomCollector(Collector):
         cost = GaugeMetricFamily(
             "edge_room_cost_usd", "Estimated cloud cost since start", labels=["room", "service"]
         )
+        latency = GaugeMetricFamily(
+            "edge_room_caption_latency_seconds",
+            "Recent delay from the audio that ended a sentence to its final (p50, p95)",
+            labels=["room", "quantile"],
+        )
+        listeners = GaugeMetricFamily(
+            "edge_room_listeners_with_speech", "Listeners receiving speech", labels=["room", "lang"]
+        )
         for name, room in sorted(self.rooms.rooms.items()):
+            summary = room.latency.summary()
+            if summary is not None:
+                latency.add_metric([name, "0.5"], summary.p50_s)
+                latency.add_metric([name, "0.95"], summary.p95_s)
+            for lang in sorted(room.broadcaster.audio_languages()):
+                listeners.add_metric([name, lang], float(len(room.broadcaster.listeners(lang))))
             flowing.add_metric([name], float(room.audio_state() == "flowing"))
             offline.add_metric([name], float(room.offline))
             subscribers.add_metric([name], float(len(room.broadcaster.subscribers)))
@@ -67,6 +81,7 @@ class RoomCollector(Collector):
             for service, usd in room.costs.estimate()["usd"].items():
                 cost.add_metric([name, service], usd)
         yield from (flowing, offline, subscribers, rms, no_signal, finals, audio, cost)
+        yield from (latency, listeners)
 
 
 def setup_metrics(app: web.Application) -> None:

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -139,6 +140,10 @@ async def test_text_then_shared_speech_with_espeak(tmp_path: Path) -> None:
             f"\nfinal -> first audio byte at the listener (espeak-ng, {len(delays)} samples): "
             f"median {statistics.median(delays) * 1000:.1f} ms, max {max(delays) * 1000:.1f} ms"
         )
+        async with aiohttp.ClientSession() as http, http.get(f"{live.http}/metrics") as r:
+            metrics = await r.text()
+        assert 'edge_room_listeners_with_speech{lang="it",room="main"} 3.0' in metrics
+        assert 'edge_room_caption_latency_seconds{quantile="0.5",room="main"}' in metrics
         await audio_ws.close()
         for ws in (*italian, german, text_only):
             await ws.close()
@@ -236,3 +241,14 @@ def _subscribers(live: LiveServer) -> dict[int, Any]:
 @pytest.mark.parametrize("room", [ROOM])
 def test_room_settings_fixture_is_valid(room: RoomSettings) -> None:
     assert ServerSettings(default_room=room).room("x").targets == ("it", "de")
+
+
+def test_polly_is_built_for_a_room_that_asks_for_it() -> None:
+    from edge_server.engines.factory import build_synthesizer
+    from edge_server.engines.polly_engine import PollySynthesizer
+
+    room = RoomSettings(synthesizer="polly", polly_engine="neural", voices={"it": "Bianca"})
+    synthesizer = build_synthesizer(room, ServerSettings(aws_region="eu-west-1"))
+    assert isinstance(synthesizer, PollySynthesizer)
+    assert synthesizer.options.voices == {"it": "Bianca"}
+    assert build_synthesizer(RoomSettings(), ServerSettings()) is None
