@@ -12,7 +12,9 @@ from aiohttp import web
 
 import kiosk
 from edge_server import __version__
+from edge_server.audio_protocol import ProtocolError
 from edge_server.auth import Role
+from edge_server.engines.base import EngineError
 from edge_server.keys import ROOMS, SETTINGS
 from edge_server.live_settings import SettingsConflict, parse_live_change
 from edge_server.room import Room
@@ -81,6 +83,12 @@ async def change_room_settings(request: web.Request) -> web.Response:
         settings = await room.change_settings(change)
     except SettingsConflict as exc:
         raise json_error(web.HTTPConflict, "unsupported", str(exc)) from None
+    except ProtocolError as exc:  # the engine refused the language when the stream reopened
+        raise json_error(web.HTTPConflict, "unsupported", exc.message) from None
+    except EngineError as exc:
+        raise json_error(
+            web.HTTPBadGateway, "engine_failed", f"the recognizer failed to switch: {exc}"
+        ) from None
     except SettingsError as exc:
         raise json_error(web.HTTPBadRequest, "invalid_setting", str(exc)) from None
     return web.json_response(

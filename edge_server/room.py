@@ -409,7 +409,12 @@ class Room:
                 old = self.recognizer
                 new = self._rebuild_recognizer(plan.settings)
                 if self._session is not None:
-                    await self._session.switch(plan.settings.source_lang, new)
+                    try:
+                        await self._session.switch(plan.settings.source_lang, new)
+                    except BaseException:
+                        with contextlib.suppress(EngineError):
+                            await new.close()
+                        raise
                 self.recognizer = new
                 with contextlib.suppress(EngineError):
                     await old.close()

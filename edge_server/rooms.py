@@ -44,8 +44,9 @@ def default_translator_factory(
     return build_translator(room, server)
 
 
-def load_live_settings(path: Path, configured: RoomSettings) -> RoomSettings | None:
-    """The tech lead's saved live changes over the configured settings, or None.
+def load_live_settings(path: Path, configured: RoomSettings) -> tuple[RoomSettings, bool] | None:
+    """The tech lead's saved live changes over the configured settings, and whether the
+    language was chosen by the tech lead (it then wins over the node's hello); None if none.
 
     A file that is unreadable or no longer valid (the configuration changed) is ignored with a
     warning: the configured settings win.
@@ -57,14 +58,18 @@ def load_live_settings(path: Path, configured: RoomSettings) -> RoomSettings | N
     except (OSError, ValueError) as exc:
         log.warning("ignoring %s: %s", path, exc)
         return None
+    if not isinstance(data, dict):
+        log.warning("ignoring %s: not a JSON object", path)
+        return None
     try:
         change = parse_live_change(
             {k: data[k] for k in ("source_lang", "languages", "targets") if k in data}
         )
-        return dataclasses.replace(
+        settings = dataclasses.replace(
             configured,
             **{k: v for k, v in dataclasses.asdict(change).items() if v is not None},
         )
+        return settings, bool(data.get("language_override", True))
     except (SettingsError, TypeError) as exc:
         log.warning("ignoring %s: %s", path, exc)
         return None
@@ -103,7 +108,7 @@ class RoomRegistry:
         room_settings = self.settings.room(name)
         live = load_live_settings(self.rooms_dir / name / LIVE_SETTINGS_FILE, room_settings)
         if live is not None:
-            room_settings = live
+            room_settings = live[0]
         store = TranscriptStore(
             self.rooms_dir / name / "transcript.jsonl",
             backlog_size=self.settings.backlog_max,
@@ -120,7 +125,7 @@ class RoomRegistry:
             synthesizer=self._synthesizer_factory(name, room_settings, self.settings),
             rebuild_recognizer=lambda new: self._factory(name, new, self.settings),
         )
-        room.language_override = live is not None
+        room.language_override = live is not None and live[1]
         self.rooms[name] = room
         log.info(
             "room %s ready (engine %s, %d finals on disk)", name, room.recognizer.name, store.count
