@@ -103,12 +103,15 @@ class Tokens:
 def check_token(tokens: Tokens, accepted: Iterable[Role], presented: str | None) -> Refusal | None:
     """None when ``presented`` grants one of the ``accepted`` roles, else why not.
 
-    Open when any accepted role has no token. Every configured token of an accepted role is
-    compared (in constant time), so timing does not tell which one nearly matched.
+    The first accepted role is the one the endpoint is for: without its token the endpoint is
+    open (reading is open without a listener token, even if an admin token is set). Otherwise
+    every configured token of an accepted role is compared, in constant time, so timing does
+    not tell which one nearly matched.
     """
     roles = list(accepted)
-    if any(not tokens.of(role) for role in roles):
+    if not roles or not tokens.of(roles[0]):
         return None
+    roles = [role for role in roles if tokens.of(role)]
     if not presented:
         return Refusal.TOKEN_MISSING
     if len(presented) > MAX_PRESENTED_LENGTH:

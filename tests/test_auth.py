@@ -55,6 +55,9 @@ READ = (Role.LISTENER, Role.ADMIN)
         (Tokens(admin=ADMIN), READ, None, None),  # listener open, admin set: reading is open
         (Tokens(admin=ADMIN), (Role.ADMIN,), None, Refusal.TOKEN_MISSING),
         (Tokens(listener=LISTEN), (Role.AUDIO,), None, None),  # independent of each other
+        (Tokens(listener=LISTEN), READ, None, Refusal.TOKEN_MISSING),  # no admin token: still
+        (Tokens(listener=LISTEN), READ, "x" * 20, Refusal.TOKEN_WRONG),  # reading needs one
+        (Tokens(listener=LISTEN), READ, LISTEN, None),
     ],
 )
 def test_token_rules(

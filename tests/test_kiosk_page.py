@@ -373,7 +373,7 @@ async def test_invalid_url_options_fall_back_and_warn(
 ) -> None:
     await open_kiosk(page, peer, "?size=huge&lines=99&partials=maybe&lang=it,EN-us,xx_1,de")
     options = await page.evaluate("window.__kiosk.options")
-    assert options == {"langs": ["it", "en-US"], "partials": True, "size": 1, "lines": 6}
+    assert options == options_with(langs=["it", "en-US"])
     warnings = "\n".join(console.warnings())
     for name in ("size:", "lines:", "partials:", 'lang: "xx_1"', "at most 2"):
         assert name in warnings, name
@@ -457,22 +457,34 @@ async def test_screenshot_1080p(page: Page, peer: Peer, tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------------
 # Pure functions, run in the page's own engine (table-driven)
 
+OPTION_DEFAULTS: dict[str, Any] = {
+    "langs": [], "partials": True, "size": 1, "lines": 6, "qr": True, "token": None,
+}  # fmt: skip
+
+
+def options_with(**changes: Any) -> dict[str, Any]:
+    """The parsed kiosk options: the defaults with ``changes``."""
+    return {**OPTION_DEFAULTS, **changes}
+
+
 OPTION_CASES: list[tuple[str, dict[str, Any], int]] = [
-    ("", {"langs": [], "partials": True, "size": 1, "lines": 6}, 0),
-    ("?lang=it,de", {"langs": ["it", "de"], "partials": True, "size": 1, "lines": 6}, 0),
-    ("?lang=it,de,fr", {"langs": ["it", "de"], "partials": True, "size": 1, "lines": 6}, 1),
-    ("?lang=IT,it", {"langs": ["it"], "partials": True, "size": 1, "lines": 6}, 0),
-    ("?lang=pt-br", {"langs": ["pt-BR"], "partials": True, "size": 1, "lines": 6}, 0),
-    ("?lang=<x>", {"langs": [], "partials": True, "size": 1, "lines": 6}, 1),
-    ("?partials=0", {"langs": [], "partials": False, "size": 1, "lines": 6}, 0),
-    ("?partials=false", {"langs": [], "partials": False, "size": 1, "lines": 6}, 0),
-    ("?partials=yes", {"langs": [], "partials": True, "size": 1, "lines": 6}, 1),
-    ("?size=2.5&lines=20", {"langs": [], "partials": True, "size": 2.5, "lines": 20}, 0),
-    ("?size=0.5&lines=1", {"langs": [], "partials": True, "size": 0.5, "lines": 1}, 0),
-    ("?size=0.4&lines=0", {"langs": [], "partials": True, "size": 1, "lines": 6}, 2),
-    ("?size=&lines=2.5", {"langs": [], "partials": True, "size": 1, "lines": 6}, 2),
-    ("?size=Infinity&lines=-3", {"langs": [], "partials": True, "size": 1, "lines": 6}, 2),
-    ("?colour=red", {"langs": [], "partials": True, "size": 1, "lines": 6}, 1),
+    ("", options_with(), 0),
+    ("?lang=it,de", options_with(langs=["it", "de"]), 0),
+    ("?lang=it,de,fr", options_with(langs=["it", "de"]), 1),
+    ("?lang=IT,it", options_with(langs=["it"]), 0),
+    ("?lang=pt-br", options_with(langs=["pt-BR"]), 0),
+    ("?lang=<x>", options_with(), 1),
+    ("?partials=0", options_with(partials=False), 0),
+    ("?partials=false", options_with(partials=False), 0),
+    ("?partials=yes", options_with(), 1),
+    ("?size=2.5&lines=20", options_with(size=2.5, lines=20), 0),
+    ("?size=0.5&lines=1", options_with(size=0.5, lines=1), 0),
+    ("?size=0.4&lines=0", options_with(), 2),
+    ("?size=&lines=2.5", options_with(), 2),
+    ("?size=Infinity&lines=-3", options_with(), 2),
+    ("?colour=red", options_with(), 1),
+    ("?qr=0&token=abc", options_with(qr=False, token="abc"), 0),
+    ("?qr=maybe", options_with(), 1),
 ]
 
 OPTS = {"partials": True, "lines": 3}
@@ -578,7 +590,10 @@ async def test_pure_functions(page: Page, peer: Peer) -> None:
                                   {partials: true, lines: 6}),
                     s.captionsUrl({protocol: 'https:', host: 'cap.example'}, 'main',
                                   {partials: false, lines: 10}),
+                    s.captionsUrl({protocol: 'http:', host: 'pi'}, 'main',
+                                  {partials: true, lines: 6, token: 'a b&c'}),
                 ],
+                qr: [r.qrImageUrl('main', null), r.qrImageUrl('room-b', 'a b&c')],
                 rooms: ['/kiosk/main', '/kiosk/aula_magna/', '/kiosk/Main', '/kiosk/',
                         '/kiosk/a%2Fb', '/other/main', '/kiosk/' + 'x'.repeat(33)]
                     .map(r.roomFromPath),
@@ -607,7 +622,9 @@ async def test_pure_functions(page: Page, peer: Peer) -> None:
     assert results["urls"] == [
         "ws://pi:8080/ws/captions/room-b?backlog=6",
         "wss://cap.example/ws/captions/main?backlog=10&partials=0",
+        "ws://pi/ws/captions/main?backlog=6&token=a+b%26c",
     ]
+    assert results["qr"] == ["/rooms/main/qr.svg", "/rooms/room-b/qr.svg?token=a+b%26c"]
     assert results["rooms"] == ["main", "aula_magna", None, None, None, None, None]
     assert results["translationFor"] == ["ciao", "ciao", "ciao", None]
 

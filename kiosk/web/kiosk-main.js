@@ -6,7 +6,7 @@ import {
 import { captionsUrl, connectCaptions } from "./kiosk-socket.js";
 
 const container = document.getElementById("kiosk");
-const options = parseOptions(location.search);
+let options = parseOptions(location.search);
 const room = roomFromPath(location.pathname);
 let state = initialState(room);
 
@@ -23,6 +23,12 @@ if (room === null) {
   console.warn(`[kiosk] no valid room name in ${location.pathname}; not connecting`);
 } else {
   document.title = `Captions · ${room}`;
+  // "q" shows or hides the corner QR code (a volunteer with a keyboard; the URL sets the start).
+  document.addEventListener("keydown", (event) => {
+    if (event.key.toLowerCase() !== "q" || event.ctrlKey || event.metaKey || event.altKey) return;
+    options = { ...options, qr: !options.qr };
+    update(state);
+  });
   connectCaptions({
     url: captionsUrl(location, room, options),
     onMessage: (msg) => {

@@ -10,6 +10,8 @@ export const DEFAULT_OPTIONS = Object.freeze({
   partials: true,
   size: 1,
   lines: 6,
+  qr: true,
+  token: null,
 });
 
 /** At most this many translation languages are shown under the source text. */
@@ -20,7 +22,7 @@ export const MAX_PARTIALS = 2;
 
 const ROOM_RE = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 const LANG_RE = /^[a-z]{2,3}(?:-(?:[A-Z]{2}|[0-9]{3}))?$/;
-const KNOWN_PARAMS = new Set(["lang", "partials", "size", "lines"]);
+const KNOWN_PARAMS = new Set(["lang", "partials", "size", "lines", "qr", "token"]);
 
 /**
  * Normalise a language code's case (`IT-it` -> `it-IT`) and check it is `xx` or `xx-YY`.
@@ -56,6 +58,13 @@ function parsePartials(raw, warn) {
   return DEFAULT_OPTIONS.partials;
 }
 
+function parseQr(raw, warn) {
+  if (raw === "1" || raw === "true") return true;
+  if (raw === "0" || raw === "false") return false;
+  warn(`[kiosk] qr: "${raw}" is not 0 or 1, using ${DEFAULT_OPTIONS.qr ? 1 : 0}`);
+  return DEFAULT_OPTIONS.qr;
+}
+
 function parseSize(raw, warn) {
   const value = raw.trim() === "" ? NaN : Number(raw);
   if (Number.isFinite(value) && value >= 0.5 && value <= 3) return value;
@@ -72,10 +81,12 @@ function parseLines(raw, warn) {
 
 /**
  * Parse the kiosk URL parameters. Invalid values fall back to their default and are reported
- * through `warn` (console.warn by default); unknown parameters are reported too.
+ * through `warn` (console.warn by default); unknown parameters are reported too. `qr=0` hides
+ * the corner QR code; `token` is the access token the page passes on (captions socket, QR).
  * @param {string | URLSearchParams} search e.g. `location.search` ("?lang=it,de&size=1.5")
  * @param {{warn?: (message: string) => void}} [hooks]
- * @returns {{langs: string[], partials: boolean, size: number, lines: number}}
+ * @returns {{langs: string[], partials: boolean, size: number, lines: number, qr: boolean,
+ *   token: string | null}}
  */
 export function parseOptions(search, { warn = (m) => console.warn(m) } = {}) {
   const params = search instanceof URLSearchParams ? search : new URLSearchParams(search ?? "");
@@ -87,6 +98,8 @@ export function parseOptions(search, { warn = (m) => console.warn(m) } = {}) {
   if (params.has("partials")) options.partials = parsePartials(params.get("partials"), warn);
   if (params.has("size")) options.size = parseSize(params.get("size"), warn);
   if (params.has("lines")) options.lines = parseLines(params.get("lines"), warn);
+  if (params.has("qr")) options.qr = parseQr(params.get("qr"), warn);
+  if (params.get("token")) options.token = params.get("token");
   return options;
 }
 
@@ -106,6 +119,17 @@ export function roomFromPath(pathname) {
     return null;
   }
   return ROOM_RE.test(room) ? room : null;
+}
+
+/**
+ * The address of the room's QR code (the phone page's link), with the kiosk's own token.
+ * @param {string} room
+ * @param {string | null} token
+ * @returns {string}
+ */
+export function qrImageUrl(room, token) {
+  const query = token ? `?${new URLSearchParams({ token })}` : "";
+  return `/rooms/${encodeURIComponent(room)}/qr.svg${query}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -359,7 +383,23 @@ function skeleton(container) {
   const conn = part(corner, "conn", "span");
   const mode = part(corner, "mode", "span");
   const alarm = part(corner, "alarm", "span");
+  const qr = part(container, "qr", "aside");
+  let qrImage = qr.querySelector("img");
+  if (qrImage === null) {
+    const doc = container.ownerDocument;
+    const frame = el(doc, "div", "qr-frame");
+    qrImage = el(doc, "img");
+    qrImage.alt = "QR code: captions on your phone";
+    qrImage.decoding = "async";
+    // A code that cannot load (no route, refused token) is hidden, not shown broken.
+    qrImage.addEventListener("error", () => { qr.dataset.failed = "1"; });
+    qrImage.addEventListener("load", () => { delete qr.dataset.failed; });
+    frame.append(qrImage);
+    qr.append(frame, el(doc, "p", "qr-label", "Captions on your phone"));
+  }
   return {
+    qr,
+    qrImage,
     mode,
     alarm,
     banner: part(container, "banner"),
@@ -476,7 +516,8 @@ function emptyText(state) {
  * only ever written with `textContent`.
  * @param {Element} container the page's root element (e.g. `<main id="kiosk">`)
  * @param {State} state
- * @param {{langs: string[], partials: boolean, size: number, lines: number}} options
+ * @param {{langs: string[], partials: boolean, size: number, lines: number, qr?: boolean,
+ *   token?: string | null}} options
  */
 export function render(container, state, options) {
   const parts = skeleton(container);
@@ -511,4 +552,12 @@ export function render(container, state, options) {
   setText(parts.alarm, alarm);
   setShown(parts.alarm, alarm !== "");
   parts.alarm.dataset.alarm = alarm.replace(" ", "_");
+
+  const showQr = options.qr === true && state.room !== null;
+  setShown(parts.qr, showQr);
+  container.dataset.qr = showQr ? "1" : "0";
+  if (showQr) {
+    const src = qrImageUrl(state.room, options.token ?? null);
+    if (parts.qrImage.getAttribute("src") !== src) parts.qrImage.setAttribute("src", src);
+  }
 }

@@ -19,31 +19,37 @@ export function reconnectDelay(attempt) {
   return Math.min(Math.round(delay), BACKOFF.maxMs);
 }
 
+/** Message types handed to `onMessage` unless a page asks for others (the kiosk's set). */
+export const CAPTION_TYPES = Object.freeze(["status", "partial", "final"]);
+
 /**
  * The captions socket URL for a room, on the page's own host: `ws:` under http, `wss:` under
  * https. Asks for as many backlog finals as the page shows, and for no partials when the page
- * hides them.
+ * hides them, and passes on the page's access `token` when it has one.
  * @param {{protocol: string, host: string}} pageLocation e.g. `location`
  * @param {string} room
- * @param {{partials: boolean, lines: number}} options
+ * @param {{partials: boolean, lines: number, token?: string | null}} options
  * @returns {string}
  */
 export function captionsUrl(pageLocation, room, options) {
   const scheme = pageLocation.protocol === "https:" ? "wss:" : "ws:";
   const query = new URLSearchParams({ backlog: String(options.lines) });
   if (!options.partials) query.set("partials", "0");
+  if (options.token) query.set("token", options.token);
   return `${scheme}//${pageLocation.host}/ws/captions/${encodeURIComponent(room)}?${query}`;
 }
 
 /**
- * Parse one text frame and route it by type. Caption messages (`status`, `partial`, `final`)
- * go to `onMessage`; `pong` only proves the link is alive; anything else (malformed JSON, no
- * string `type`, an unknown type) is logged loudly and ignored.
+ * Parse one text frame and route it by type. Caption messages (`types`: by default `status`,
+ * `partial`, `final`) go to `onMessage`; `pong` only proves the link is alive; `error` is
+ * logged unless it is one of `types`; anything else (malformed JSON, no string `type`, an
+ * unknown type) is logged loudly and ignored.
  * @param {unknown} data the frame's data
  * @param {(msg: object) => void} onMessage
  * @param {{warn: (...args: unknown[]) => void}} [log]
+ * @param {readonly string[]} [types] the message types to hand to `onMessage`
  */
-export function routeFrame(data, onMessage, log = console) {
+export function routeFrame(data, onMessage, log = console, types = CAPTION_TYPES) {
   if (typeof data !== "string") {
     log.warn("[kiosk] binary frame on the captions socket, ignored");
     return;
@@ -59,12 +65,11 @@ export function routeFrame(data, onMessage, log = console) {
     log.warn("[kiosk] message without a string \"type\", ignored:", data.slice(0, 200));
     return;
   }
+  if (types.includes(msg.type)) {
+    onMessage(msg);
+    return;
+  }
   switch (msg.type) {
-    case "status":
-    case "partial":
-    case "final":
-      onMessage(msg);
-      break;
     case "pong":
       break;
     case "error":
@@ -78,18 +83,34 @@ export function routeFrame(data, onMessage, log = console) {
 /**
  * Keep a captions socket connected until `stop()` is called. Reports each caption message to
  * `onMessage` and each state change to `onConnection`: "connecting" (first dial), "open",
- * "reconnecting" (closed, waiting to redial). Backoff per `reconnectDelay`, reset by a
- * successful open.
+ * "reconnecting" (closed, waiting to redial; the second argument tells the close code, reason
+ * and delay). Backoff per `retryDelay` (`reconnectDelay` by default), reset by a successful
+ * open.
+ *
+ * Optional, for pages that do more than show captions (the phone page): `types` (message types
+ * for `onMessage`, default `CAPTION_TYPES`), `onBinary` (binary frames, as ArrayBuffers;
+ * without it they are logged and ignored), `onOpen(send)` (called on every open, e.g. to say
+ * what the page wants), and `retryDelay(attempt, close)` may stretch the wait after a given
+ * close code. The returned `send(obj)` sends JSON
+ * when the socket is open and returns whether it did.
  * @param {object} config
  * @param {string} config.url from `captionsUrl`
  * @param {(msg: object) => void} config.onMessage
- * @param {(state: "connecting" | "open" | "reconnecting") => void} config.onConnection
+ * @param {(state: "connecting" | "open" | "reconnecting",
+ *   info?: {code: number | null, reason: string, delayMs: number}) => void} config.onConnection
+ * @param {readonly string[]} [config.types]
+ * @param {(data: ArrayBuffer) => void} [config.onBinary]
+ * @param {(send: (msg: object) => boolean) => void} [config.onOpen]
+ * @param {(attempt: number, close: {code: number | null, reason: string}) => number}
+ *   [config.retryDelay]
  * @param {typeof WebSocket} [config.WebSocketImpl]
  * @param {{warn: Function, info: Function}} [config.log]
- * @returns {{stop: () => void}}
+ * @returns {{stop: () => void, send: (msg: object) => boolean}}
  */
 export function connectCaptions({
-  url, onMessage, onConnection, WebSocketImpl = globalThis.WebSocket, log = console,
+  url, onMessage, onConnection, types = CAPTION_TYPES, onBinary = null, onOpen = null,
+  retryDelay = (attempt) => reconnectDelay(attempt),
+  WebSocketImpl = globalThis.WebSocket, log = console,
 }) {
   let socket = null;
   let attempt = 0;
@@ -111,15 +132,21 @@ export function connectCaptions({
     socket = null;
   };
 
-  const scheduleRetry = (why) => {
+  const scheduleRetry = (why, code = null, reason = "") => {
     detach();
     clearTimers();
     if (stopped) return;
-    const delay = reconnectDelay(attempt);
+    const delay = retryDelay(attempt, { code, reason });
     attempt += 1;
     log.info(`[kiosk] captions socket closed (${why}); retry ${attempt} in ${delay} ms`);
-    onConnection("reconnecting");
+    onConnection("reconnecting", { code, reason, delayMs: delay });
     retryTimer = setTimeout(dial, delay);
+  };
+
+  const send = (msg) => {
+    if (socket === null || socket.readyState !== 1) return false;
+    socket.send(JSON.stringify(msg));
+    return true;
   };
 
   const heartbeat = () => {
@@ -138,18 +165,23 @@ export function connectCaptions({
       scheduleRetry(`cannot open: ${error}`);
       return;
     }
+    if (onBinary !== null) socket.binaryType = "arraybuffer";
     socket.onopen = () => {
       attempt = 0;
       lastHeard = Date.now();
       pingTimer = setInterval(heartbeat, HEARTBEAT.pingMs);
-      log.info(`[kiosk] captions socket open: ${url}`);
+      log.info(`[kiosk] captions socket open: ${url.replace(/([?&]token=)[^&]*/, "$1…")}`);
       onConnection("open");
+      onOpen?.(send);
     };
     socket.onmessage = (event) => {
       lastHeard = Date.now();
-      routeFrame(event.data, onMessage, log);
+      if (onBinary !== null && typeof event.data !== "string") onBinary(event.data);
+      else routeFrame(event.data, onMessage, log, types);
     };
-    socket.onclose = (event) => scheduleRetry(`code ${event.code} ${event.reason || ""}`.trim());
+    socket.onclose = (event) => scheduleRetry(
+      `code ${event.code} ${event.reason || ""}`.trim(), event.code, event.reason || "",
+    );
     socket.onerror = () => {}; // always followed by close, which does the work
   }
 
@@ -161,5 +193,6 @@ export function connectCaptions({
       clearTimers();
       detach();
     },
+    send,
   };
 }

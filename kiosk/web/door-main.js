@@ -1,0 +1,70 @@
+// Wiring of the printable door sign: /static/door.html?room=<room>&token=<admin token>.
+// The QR code comes from the server (/rooms/{room}/qr.svg); the listener address as text from
+// /api/status (admin), so the sign shows exactly what the code encodes.
+
+import { TOKEN_KEY, authHeaders, renderDoor, tokenFromSearch, withToken, withoutToken }
+  from "./status-render.js";
+
+const ROOM_RE = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+const sign = document.getElementById("sign");
+const problem = document.getElementById("problem");
+
+function say(text) {
+  problem.textContent = text;
+  problem.hidden = text === "";
+}
+
+function storage() {
+  try {
+    return window.sessionStorage;
+  } catch {
+    return null;
+  }
+}
+
+function readToken() {
+  const fromUrl = tokenFromSearch(location.search);
+  if (fromUrl !== null) {
+    storage()?.setItem(TOKEN_KEY, fromUrl);
+    history.replaceState(null, "", withoutToken(location.href));
+    return fromUrl;
+  }
+  return storage()?.getItem(TOKEN_KEY) || null;
+}
+
+async function listenUrl(room, token) {
+  const response = await fetch("/api/status", {
+    headers: authHeaders(token), cache: "no-store", signal: AbortSignal.timeout(8000),
+  });
+  const body = await response.json().catch(() => null);
+  if (!response.ok) {
+    throw new Error(body?.message || `HTTP ${response.status}`);
+  }
+  const url = body?.rooms?.[room]?.listen_url;
+  if (typeof url !== "string" || url === "") throw new Error(`no room ${room} on this server`);
+  return url;
+}
+
+async function main() {
+  const room = new URLSearchParams(location.search).get("room") ?? "";
+  const token = readToken();
+  document.getElementById("print").addEventListener("click", () => window.print());
+  if (!ROOM_RE.test(room)) {
+    say(`No valid room in the address (expected ?room=<name>), got "${room}"`);
+    return;
+  }
+  document.title = `Door sign · ${room}`;
+  const qrSrc = withToken(`/rooms/${encodeURIComponent(room)}/qr.svg`, token);
+  renderDoor(sign, { room, qrSrc, listenUrl: "" });
+  const img = sign.querySelector("img.qr");
+  img.addEventListener("error", () => say("The QR code could not be loaded (token refused?)"));
+  try {
+    renderDoor(sign, { room, qrSrc, listenUrl: await listenUrl(room, token) });
+    document.body.dataset.ready = "true";
+  } catch (error) {
+    console.warn("[door] listener address:", error);
+    say(`The listener address is unavailable: ${error.message}`);
+  }
+}
+
+main();
