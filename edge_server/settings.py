@@ -6,6 +6,7 @@ stops the server at start with a message naming the setting, not at the first ta
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -188,6 +189,8 @@ class ServerSettings:
 
 
 def _room_from_mapping(data: Mapping[str, Any], base: RoomSettings, where: str) -> RoomSettings:
+    if not isinstance(data, Mapping):
+        raise SettingsError(f"{where} must be a table of room settings")
     known = {f.name for f in dataclasses.fields(RoomSettings)}
     unknown = set(data) - known
     if unknown:
@@ -210,7 +213,7 @@ def _room_from_mapping(data: Mapping[str, Any], base: RoomSettings, where: str) 
         ):
             raise SettingsError(f"{where}.voices must be a table of language = voice")
     for key, kind in (("fallback", bool), ("fallback_grace_s", float)):
-        if key in values and isinstance(values[key], str):
+        if key in values:
             values[key] = _coerce(f"{where}.{key}", values[key], kind)
     try:
         return dataclasses.replace(base, **values)
@@ -226,6 +229,18 @@ def _coerce(name: str, value: Any, kind: type) -> Any:
         if lowered in ("0", "false", "no", "off"):
             return False
         raise SettingsError(f"{name} must be true or false, not {value!r}")
+    if kind is bool and not isinstance(value, bool):
+        raise SettingsError(f"{name} must be true or false, not {value!r}")
+    if kind in (int, float) and isinstance(value, bool):
+        raise SettingsError(f"{name} must be a number, not {value!r}")
+    if kind is float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{name} must be a number, not {value!r}") from None
+        if not math.isfinite(number):
+            raise SettingsError(f"{name} must be a finite number, not {value!r}")
+        return number
     if kind is tuple:
         items = value.split(",") if isinstance(value, str) else value
         if not isinstance(items, (list, tuple)) or not all(isinstance(i, str) for i in items):
@@ -287,7 +302,7 @@ def load_settings(
     if config_file is not None:
         try:
             parsed = tomllib.loads(config_file.read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise SettingsError(f"cannot read config file {config_file}: {exc}") from None
         default_room_data = parsed.pop("default_room", {})
         rooms_data = parsed.pop("rooms", {})
@@ -343,7 +358,7 @@ def _read_tokens(env: Mapping[str, str]) -> dict[str, str]:
                 value = path.read_text()
             except FileNotFoundError:
                 value = None
-            except OSError as exc:
+            except (OSError, UnicodeDecodeError) as exc:
                 raise SettingsError(f"cannot read credential {path}: {exc}") from None
         if value is not None:
             tokens[key] = value.strip()
