@@ -457,6 +457,7 @@ room_tables = st.dictionaries(
     max_size=4,
 )
 
+
 @FUZZ
 @given(
     st.dictionaries(st.sampled_from(SCALAR_KEYS), toml_values, max_size=4),
