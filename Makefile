@@ -43,3 +43,10 @@ test-py311: setup-dev speech-data
 
 clean:
 	rm -rf $(VENV) .venv-py311 .cache .mypy_cache .ruff_cache .pytest_cache demo-state
+
+# make bench [BENCH_ARGS=--quick]: the benchmarks (docs/performance.md says what they measure);
+# prints a table, writes bench/results/bench.json, docs/performance.md and its plots.
+BENCH_ARGS ?=
+.PHONY: bench
+bench: setup-dev speech-data
+	$(BIN)/python -m bench $(BENCH_ARGS)

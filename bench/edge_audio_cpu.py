@@ -8,7 +8,8 @@ whose monitor is captured (48 kHz, 2 channels) while LibriVox speech plays into 
 a child process configured by an environment file, exactly as systemd would run it. Once audio
 flows (``READY=1`` on a notify socket) the child's CPU time is read from ``/proc/<pid>/stat``
 (user + system, all threads) over ``--seconds`` of streaming, as a percentage of one core.
-Results are printed and written to ``bench/results/edge_audio_cpu.json``. Target: below 2 %.
+Its resident memory (``VmRSS``, and the peak ``VmHWM``) is read at the end. Results are
+printed and written to ``bench/results/edge_audio_cpu.json``. Target: below 2 %.
 """
 
 from __future__ import annotations
@@ -74,6 +75,14 @@ def thread_cpu(pid: int) -> dict[str, float]:
             continue
         found[f"{name}:{task.name}"] = (int(fields[11]) + int(fields[12])) / clock
     return found
+
+
+def _status_mb(pid: int, key: str) -> float:
+    """A memory figure of ``pid`` from ``/proc/<pid>/status`` (``VmRSS``, ``VmHWM``), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def wait_for(check: Any, timeout: float, what: str) -> None:
@@ -149,6 +158,8 @@ def run(seconds: float) -> dict[str, Any]:
             "user_percent": round(100.0 * user / elapsed, 2),
             "system_percent": round(100.0 * system / elapsed, 2),
             "audio_streamed_s": round(audio1 - audio0, 1),
+            "rss_mb": round(_status_mb(node.pid, "VmRSS"), 1),
+            "peak_rss_mb": round(_status_mb(node.pid, "VmHWM"), 1),
             "percent_by_thread": dict(sorted(per_thread.items(), key=lambda kv: -kv[1])),
             "device": room["source"].get("device"),
             "speech_s": round(talk_s, 1),

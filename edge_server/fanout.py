@@ -4,6 +4,12 @@ Each subscriber has a bounded queue drained by its own sender task. Broadcasting
 already-serialized text (and, for listeners with sound, speech PCM as bytes) into queues; a
 subscriber whose queue is full, by count or by bytes, is closed with :data:`CLOSE_TOO_SLOW` and
 forgotten, so memory stays bounded and nobody else waits.
+
+A subscriber with nothing queued, nothing being sent and an empty socket buffer gets the
+message's frame (built once per message, :mod:`ws_frames`) written straight to its socket: no
+task wake-up, no re-encoding per subscriber. Order is kept (the shortcut is only taken when
+nothing is pending), and a subscriber that stops reading fills its socket buffer, so it falls
+back to the queue and is dropped as before.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from edge_server.ws_frames import frame_of
+
 log = logging.getLogger(__name__)
 
 CLOSE_TOO_SLOW = 4008
@@ -25,6 +33,22 @@ SendBytes = Callable[[bytes], Awaitable[None]]
 Close = Callable[[int, str], Coroutine[Any, Any, None]]
 MAX_QUEUED_BYTES = 4 * 1024 * 1024
 """Most bytes queued for one subscriber (about two minutes of speech) before it is dropped."""
+
+
+class DirectWriter:
+    """Writes prebuilt frames straight to a WebSocket's transport when it is idle."""
+
+    def __init__(self, transport: asyncio.WriteTransport, is_closed: Callable[[], bool]) -> None:
+        self.transport = transport
+        self.is_closed = is_closed
+
+    def try_write(self, frame: bytes) -> bool:
+        """Write ``frame`` now if the socket is open and its buffer empty; else False."""
+        transport = self.transport
+        if self.is_closed() or transport.is_closing() or transport.get_write_buffer_size():
+            return False
+        transport.write(frame)
+        return True
 
 
 class Subscriber:
@@ -40,6 +64,7 @@ class Subscriber:
         label: str,
         send_bytes: SendBytes | None = None,
         max_bytes: int = MAX_QUEUED_BYTES,
+        direct: DirectWriter | None = None,
     ) -> None:
         self.id = next(_ids)
         self.partials = partials
@@ -56,6 +81,8 @@ class Subscriber:
         self._max_bytes = max_bytes
         self._task: asyncio.Task[None] | None = None
         self._close_task: asyncio.Task[None] | None = None
+        self._direct = direct
+        self._sending = False
         self.dropped = False
 
     def start(self) -> None:
@@ -68,6 +95,7 @@ class Subscriber:
             if item is None:
                 return
             self._queued_bytes -= len(item)
+            self._sending = True
             try:
                 if isinstance(item, bytes):
                     if self._send_bytes is not None:
@@ -76,12 +104,21 @@ class Subscriber:
                     await self._send(item)
             except (ConnectionError, RuntimeError):
                 return
+            finally:
+                self._sending = False
 
-    def offer(self, item: str | bytes) -> bool:
-        """Queue a message (text, or speech as bytes); False, and the subscriber is dropped,
-        when its queue is full."""
+    def offer(self, item: str | bytes, frame: bytes | None = None) -> bool:
+        """Send or queue a message (text, or speech as bytes); False, and the subscriber is
+        dropped, when its queue is full. ``frame``: the message's prebuilt WebSocket frame."""
         if self.dropped:
             return False
+        if (
+            self._direct is not None
+            and not self._sending
+            and self._queue.empty()
+            and (isinstance(item, str) or self._send_bytes is not None)
+        ) and self._direct.try_write(frame_of(item) if frame is None else frame):
+            return True
         if self._queued_bytes + len(item) > self._max_bytes:
             self._drop()
             return False
@@ -135,8 +172,9 @@ class Broadcaster:
 
     def offer_to(self, subscribers: list[Subscriber], item: str | bytes) -> None:
         """Offer one message to some subscribers; those that cannot keep up are forgotten."""
+        frame = frame_of(item)
         for subscriber in subscribers:
-            if not subscriber.offer(item):
+            if not subscriber.offer(item, frame):
                 self.subscribers.pop(subscriber.id, None)
 
     def publish(self, text: str, *, partial: bool = False) -> int:
@@ -145,10 +183,11 @@ class Broadcaster:
         Returns how many subscribers accepted it.
         """
         accepted = 0
+        frame = frame_of(text)
         for subscriber in list(self.subscribers.values()):
             if partial and not subscriber.partials:
                 continue
-            if subscriber.offer(text):
+            if subscriber.offer(text, frame):
                 accepted += 1
             else:
                 self.subscribers.pop(subscriber.id, None)

@@ -159,15 +159,17 @@ async def _run_source(
             ws, ProtocolError(ErrorCode.RECOGNIZER_FAILED, f"recognizer failed: {failure}")
         )
     elif ended:
-        await _send_json(
-            ws,
-            {
-                "type": "ended",
-                "finals": source.finals,
-                "audio_seconds": round(source.audio_seconds, 3),
-            },
-        )
-        await ws.close(code=1000, message=b"end of stream")
+        # The client may hang up right after `end` without waiting for `ended`.
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await _send_json(
+                ws,
+                {
+                    "type": "ended",
+                    "finals": source.finals,
+                    "audio_seconds": round(source.audio_seconds, 3),
+                },
+            )
+            await ws.close(code=1000, message=b"end of stream")
 
 
 def _ready_message(

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from edge_server.fanout import Subscriber
+from edge_server.fanout import DirectWriter, Subscriber
 from edge_server.keys import SETTINGS, SOCKETS
 from edge_server.room import Room
 from edge_server.subscribe_params import (
@@ -58,6 +58,8 @@ async def captions(request: web.Request) -> web.StreamResponse:
         await ws.close(code=code, message=reason.encode())
 
     backlog = room.store.backlog(params.backlog)
+    transport = request.transport
+    direct = DirectWriter(transport, lambda: ws.closed) if transport is not None else None
     subscriber = Subscriber(
         ws.send_str,
         close,
@@ -65,6 +67,7 @@ async def captions(request: web.Request) -> web.StreamResponse:
         queue_size=settings.subscriber_queue + len(backlog) + 1,
         label=label,
         send_bytes=ws.send_bytes,
+        direct=direct,
     )
     # No await between the snapshot above and add(): nothing can slip between backlog and live.
     subscriber.offer(json.dumps(room.status_message()))

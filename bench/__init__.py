@@ -1,0 +1,1 @@
+"""Benchmarks of room captions: ``python -m bench [--quick]`` (see docs/performance.md)."""

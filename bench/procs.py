@@ -1,0 +1,77 @@
+"""Child processes of the benchmark: the server under test and load generators.
+
+Every child is started by this module and stopped by its PID (SIGTERM, then SIGKILL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for children: the repository importable, nothing else changed."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if "PYTHONPATH" in env else "")
+    env.update(extra or {})
+    return env
+
+
+async def stop(proc: asyncio.subprocess.Process, wait_s: float = 15.0) -> None:
+    """SIGTERM ``proc`` (by its PID), then SIGKILL if it does not exit."""
+    if proc.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(proc.pid, signal.SIGTERM)
+    try:
+        await asyncio.wait_for(proc.wait(), wait_s)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, signal.SIGKILL)
+        await proc.wait()
+
+
+@contextlib.asynccontextmanager
+async def server_process(
+    args: list[str], env: Mapping[str, str] | None = None, module: str = "bench.serve"
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, int]]:
+    """Run ``python -m module ARGS`` until it prints ``READY <port>``; yield (process, port)."""
+    proc = await asyncio.create_subprocess_exec(
+        PYTHON, "-m", module, *args, stdout=asyncio.subprocess.PIPE, env=child_env(env), cwd=ROOT
+    )
+    try:
+        assert proc.stdout is not None
+        while True:
+            line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
+            if not line:
+                raise RuntimeError(f"{module} {args} exited before it was ready")
+            if line.startswith("READY "):
+                break
+        yield proc, int(line.split()[1])
+    finally:
+        await stop(proc)
+
+
+async def run_json(args: list[str], limit_s: float, env: Mapping[str, str] | None = None) -> Any:
+    """Run ``python ARGS`` and return the JSON its last stdout line holds."""
+    proc = await asyncio.create_subprocess_exec(
+        PYTHON, *args, stdout=asyncio.subprocess.PIPE, env=child_env(env), cwd=ROOT
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), limit_s)
+    finally:
+        await stop(proc)
+    lines = out.decode().strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"{' '.join(args[:3])} failed with exit code {proc.returncode}")
+    return json.loads(lines[-1])

@@ -1,0 +1,1 @@
+"""The reference design, reproduced for comparison (see :mod:`bench.reference.app`)."""
