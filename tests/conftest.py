@@ -8,9 +8,9 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiohttp.test_utils import TestServer
@@ -21,6 +21,9 @@ from websockets.exceptions import ConnectionClosed
 from edge_server.app import create_app
 from edge_server.rooms import RecognizerFactory, SynthesizerFactory, TranslatorFactory
 from edge_server.settings import ServerSettings
+
+if TYPE_CHECKING:  # tests.pipewire_session imports this module
+    from tests.pipewire_session import Layout, PipeWireSession
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -156,3 +159,33 @@ async def wait_closed(ws: ClientConnection, timeout: float = 10.0) -> tuple[int 
 
     await asyncio.wait_for(drain(), timeout)
     return ws.close_code, ws.close_reason or ""
+
+
+@pytest.fixture(scope="module")
+def pw() -> Iterator[PipeWireSession]:
+    """A real PipeWire daemon (with WirePlumber and pipewire-pulse) for one test module."""
+    from tests.pipewire_session import PipeWireSession, missing_binaries
+
+    missing = missing_binaries()
+    if missing:
+        pytest.fail(
+            f"missing {', '.join(missing)}: run the README's test command (it installs them)"
+        )
+    session = PipeWireSession().start()
+    try:
+        yield session
+    finally:
+        session.stop()
+
+
+@pytest.fixture
+def layout(pw: PipeWireSession) -> Iterator[Layout]:
+    """The virtual mixer and devices of one test, unloaded after it."""
+    from tests.pipewire_session import Layout
+
+    devices = Layout().load(pw)
+    try:
+        yield devices
+    finally:
+        pw.stop_players()
+        devices.unload(pw)

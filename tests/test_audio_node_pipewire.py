@@ -16,7 +16,7 @@ import json
 import signal
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,6 @@ from tests.pipewire_session import (
     UplinkSpy,
     environment,
     free_port,
-    missing_binaries,
     write_speech,
     write_tone,
 )
@@ -50,30 +49,6 @@ STEP = 30.0  # seconds: the bound on every await
 
 
 # --- fixtures ---------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def pw() -> Iterator[PipeWireSession]:
-    missing = missing_binaries()
-    if missing:
-        pytest.fail(
-            f"missing {', '.join(missing)}: run the README's test command (it installs them)"
-        )
-    session = PipeWireSession().start()
-    try:
-        yield session
-    finally:
-        session.stop()
-
-
-@pytest.fixture
-def layout(pw: PipeWireSession) -> Iterator[Layout]:
-    devices = Layout().load(pw)
-    try:
-        yield devices
-    finally:
-        pw.stop_players()
-        devices.unload(pw)
 
 
 @pytest.fixture(scope="module")

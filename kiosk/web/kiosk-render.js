@@ -156,11 +156,14 @@ export function initialState(room = null) {
   return { room, connection: "connecting", finals: [], partials: [], lastFinal: -1, status: null };
 }
 
-const isSegment = (value) => Number.isSafeInteger(value) && value >= 0;
+/** A valid segment id: a non-negative safe integer. */
+export const isSegment = (value) => Number.isSafeInteger(value) && value >= 0;
 const langOrNull = (value) => (typeof value === "string" ? normalizeLang(value) : null);
-const stringOrNull = (value) => (typeof value === "string" ? value : null);
+/** The value if it is a string, else null. */
+export const stringOrNull = (value) => (typeof value === "string" ? value : null);
 
-function cleanTranslations(raw) {
+/** A final's `translations` from the wire: only non-empty strings, never throws. */
+export function cleanTranslations(raw) {
   const out = {};
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return out;
   for (const [lang, text] of Object.entries(raw)) {

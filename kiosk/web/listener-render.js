@@ -5,7 +5,13 @@
 // `render` touches a DOM at all (only the root it is given). Text from the wire is written
 // with `textContent`, never `innerHTML`.
 
-import { normalizeLang, translationFor } from "./kiosk-render.js";
+import {
+  cleanTranslations,
+  isSegment,
+  normalizeLang,
+  stringOrNull,
+  translationFor,
+} from "./kiosk-render.js";
 
 /** How many finals stay on the phone (the newest emphasized, older ones dimmer). */
 export const MAX_LINES = 6;
@@ -226,17 +232,6 @@ export function initialState(room) {
   };
 }
 
-const isSegment = (value) => Number.isSafeInteger(value) && value >= 0;
-const stringOrNull = (value) => (typeof value === "string" ? value : null);
-
-function cleanTranslations(raw) {
-  const out = {};
-  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return out;
-  for (const [lang, text] of Object.entries(raw)) {
-    if (typeof text === "string" && text.trim() !== "") out[lang] = text;
-  }
-  return out;
-}
 
 function applyStatus(state, msg) {
   const source = stringOrNull(msg.source_lang);

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,7 +29,7 @@ from tests.faults.helpers import (
     wait_for_async,
     wait_until,
 )
-from tests.pipewire_session import FEED, Layout, PipeWireSession, missing_binaries, write_speech
+from tests.pipewire_session import FEED, Layout, PipeWireSession, write_speech
 from tests.test_audio_node_pipewire import NodeProcess
 
 pytestmark = [
@@ -42,28 +41,6 @@ pytestmark = [
     MAIN_INTERPRETER_ONLY,
 ]
 UI_MS = 15000
-
-
-@pytest.fixture(scope="module")
-def pw() -> Iterator[PipeWireSession]:
-    missing = missing_binaries()
-    if missing:
-        pytest.fail(f"missing {', '.join(missing)}: run the README's test command")
-    session = PipeWireSession().start()
-    try:
-        yield session
-    finally:
-        session.stop()
-
-
-@pytest.fixture
-def layout(pw: PipeWireSession) -> Iterator[Layout]:
-    devices = Layout().load(pw)
-    try:
-        yield devices
-    finally:
-        pw.stop_players()
-        devices.unload(pw)
 
 
 async def test_server_sigkilled_mid_talk_then_restarted(
