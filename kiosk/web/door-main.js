@@ -2,8 +2,8 @@
 // The QR code comes from the server (/rooms/{room}/qr.svg); the listener address as text from
 // /api/status (admin), so the sign shows exactly what the code encodes.
 
-import { TOKEN_KEY, authHeaders, renderDoor, tokenFromSearch, withToken, withoutToken }
-  from "./status-render.js";
+import { readToken } from "./admin-token.js";
+import { authHeaders, renderDoor, withToken } from "./status-render.js";
 
 const ROOM_RE = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 const sign = document.getElementById("sign");
@@ -14,23 +14,6 @@ function say(text) {
   problem.hidden = text === "";
 }
 
-function storage() {
-  try {
-    return window.sessionStorage;
-  } catch {
-    return null;
-  }
-}
-
-function readToken() {
-  const fromUrl = tokenFromSearch(location.search);
-  if (fromUrl !== null) {
-    storage()?.setItem(TOKEN_KEY, fromUrl);
-    history.replaceState(null, "", withoutToken(location.href));
-    return fromUrl;
-  }
-  return storage()?.getItem(TOKEN_KEY) || null;
-}
 
 async function listenUrl(room, token) {
   const response = await fetch("/api/status", {

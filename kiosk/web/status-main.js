@@ -1,9 +1,10 @@
 // Wiring of the status page: the admin token, polling GET /api/status, the settings forms.
 
+import { readToken, storeToken } from "./admin-token.js";
 import {
-  POLL_MS, TOKEN_KEY, applyResult, authHeaders, classifyAnswer, fillForm, formValues, linkText,
+  POLL_MS, applyResult, authHeaders, classifyAnswer, fillForm, formValues, linkText,
   pollDelay, readForm, renderRooms, setEdited, setShown, setText, settingsBody, showHints,
-  showResult, statusView, tokenFromSearch, withoutToken,
+  showResult, statusView,
 } from "./status-render.js";
 
 const FETCH_TIMEOUT_MS = 8000;
@@ -26,29 +27,9 @@ let generation = 0;
 const link = { phase: "connecting", lastOkAt: null, failingSince: null, nextPollMs: POLL_MS,
   message: "" };
 
-function storage() {
-  try {
-    return window.sessionStorage;
-  } catch {
-    return null; // storage disabled: the token lives in this page only
-  }
-}
-
-/** The token from the URL (then kept in sessionStorage and removed from the address bar). */
-function readToken() {
-  const fromUrl = tokenFromSearch(location.search);
-  if (fromUrl !== null) {
-    storage()?.setItem(TOKEN_KEY, fromUrl);
-    history.replaceState(null, "", withoutToken(location.href));
-    return fromUrl;
-  }
-  return storage()?.getItem(TOKEN_KEY) || null;
-}
-
 function setToken(value) {
   token = value || null;
-  if (token) storage()?.setItem(TOKEN_KEY, token);
-  else storage()?.removeItem(TOKEN_KEY);
+  storeToken(token);
 }
 
 function expose() {

@@ -1,0 +1,31 @@
+// The admin token of the status page and the door sign: read from the page's `?token=` once,
+// kept in this tab's sessionStorage, and removed from the address bar (so it does not end up in
+// history, bookmarks or a printed page's header).
+
+import { TOKEN_KEY, tokenFromSearch, withoutToken } from "./status-render.js";
+
+/** This tab's sessionStorage, or null when storage is disabled (the token then lives in the page). */
+export function tokenStorage() {
+  try {
+    return window.sessionStorage;
+  } catch {
+    return null;
+  }
+}
+
+/** The token from the URL (then stored and removed from the address bar), else the stored one. */
+export function readToken() {
+  const fromUrl = tokenFromSearch(location.search);
+  if (fromUrl !== null) {
+    tokenStorage()?.setItem(TOKEN_KEY, fromUrl);
+    history.replaceState(null, "", withoutToken(location.href));
+    return fromUrl;
+  }
+  return tokenStorage()?.getItem(TOKEN_KEY) || null;
+}
+
+/** Keep `token` for this tab, or forget it (null or ""). */
+export function storeToken(token) {
+  if (token) tokenStorage()?.setItem(TOKEN_KEY, token);
+  else tokenStorage()?.removeItem(TOKEN_KEY);
+}
