@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -33,6 +34,11 @@ SendBytes = Callable[[bytes], Awaitable[None]]
 Close = Callable[[int, str], Coroutine[Any, Any, None]]
 MAX_QUEUED_BYTES = 4 * 1024 * 1024
 """Most bytes queued for one subscriber (about two minutes of speech) before it is dropped."""
+
+
+def dumps_message(message: dict[str, Any]) -> str:
+    """A message as compact JSON text, ready to offer to subscribers."""
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
 
 
 class DirectWriter:

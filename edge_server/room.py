@@ -29,7 +29,7 @@ from edge_server.audio_session import (
 )
 from edge_server.costs import CostMeter
 from edge_server.engines.base import EngineError, Recognizer, Synthesizer, Translator
-from edge_server.fanout import Broadcaster
+from edge_server.fanout import Broadcaster, dumps_message
 from edge_server.latency import LatencyStats
 from edge_server.live_settings import LiveChange, SettingsConflict, plan_change
 from edge_server.settings import RoomSettings, ServerSettings
@@ -42,10 +42,6 @@ SIGNAL_STEP_DB = 6
 RECENT_ERRORS = 20
 LIVE_SETTINGS_FILE = "live-settings.json"
 RecognizerBuilder = Callable[[RoomSettings], Recognizer]
-
-
-def _dumps(message: dict[str, Any]) -> str:
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
 
 
 def _utc_now() -> str:
@@ -87,7 +83,7 @@ class Room:
         self._rebuild_recognizer = rebuild_recognizer
         self._session: AudioSession | None = None
         self._settings_lock = asyncio.Lock()
-        self._last_status = _dumps(self.status_message())
+        self._last_status = dumps_message(self.status_message())
         self._finishing: asyncio.Task[EngineError | None] | None = None
 
     @property
@@ -161,7 +157,7 @@ class Room:
 
     def publish_status_if_changed(self) -> None:
         """Send ``status`` to subscribers when anything in it changed."""
-        text = _dumps(self.status_message())
+        text = dumps_message(self.status_message())
         if text != self._last_status:
             self._last_status = text
             self.broadcaster.publish(text)
@@ -319,14 +315,14 @@ class Room:
             # Showing the line beats a blank screen; the failure is loud in logs and /healthz.
             self.last_error = f"transcript write failed: {exc}"
             log.error("room %s: could not write the transcript: %s", self.name, exc)
-        self.broadcaster.publish(_dumps(message))
+        self.broadcaster.publish(dumps_message(message))
         if self.speech is not None:
             self.speech.on_final(message)
         return message
 
     def publish_partial(self, message: dict[str, Any]) -> None:
         """Send a partial to subscribers that want partials."""
-        self.broadcaster.publish(_dumps(message), partial=True)
+        self.broadcaster.publish(dumps_message(message), partial=True)
 
     def open_session(
         self,

@@ -15,38 +15,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections import deque
-from dataclasses import dataclass
 from typing import Any
 
 from edge_server.engines.base import EngineError, Synthesizer, UnsupportedLanguage
-from edge_server.fanout import Broadcaster
+from edge_server.fanout import Broadcaster, dumps_message
+from edge_server.latency import LatencyStats
 
 log = logging.getLogger(__name__)
 
 MAX_PENDING = 4
 """Sentences waiting per language before the oldest is dropped."""
 SAMPLE_RATE = 16000
-
-
-@dataclass(frozen=True)
-class SpeechTiming:
-    """One spoken sentence."""
-
-    segment: int
-    lang: str
-    first_audio_s: float | None
-    """From the final being published to its first audio chunk queued for listeners."""
-    total_s: float
-    listeners: int
-    ok: bool
-
-
-def _dumps(message: dict[str, Any]) -> str:
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
 
 
 class SpeechHub:
@@ -61,7 +43,10 @@ class SpeechHub:
         self._workers: dict[str, asyncio.Task[None]] = {}
         self.unsupported: dict[str, str] = {}
         """Languages the engine said it cannot speak, with its reason."""
-        self.timings: deque[SpeechTiming] = deque(maxlen=200)
+        self.first_audio = LatencyStats()
+        """From a final being published to its first audio chunk queued for listeners."""
+        self.sentences = 0
+        """Sentences whose synthesis started."""
         self.dropped_sentences = 0
 
     @property
@@ -107,7 +92,7 @@ class SpeechHub:
     ) -> None:
         header = {"type": "speech", "segment": segment, "lang": lang,
                   "sample_rate": SAMPLE_RATE, "channels": 1, "format": "s16le"}  # fmt: skip
-        self.broadcaster.offer_to(listeners, _dumps(header))
+        self.broadcaster.offer_to(listeners, dumps_message(header))
         first: float | None = None
         end: dict[str, Any] = {"type": "speech_end", "segment": segment, "ok": True}
         try:
@@ -128,21 +113,19 @@ class SpeechHub:
             log.exception("room %s: speech engine crashed", self.room)
             end = {"type": "speech_end", "segment": segment, "ok": False, "error": repr(exc)}
         self.broadcaster.offer_to(
-            [s for s in listeners if not s.dropped and s.lang == lang], _dumps(end)
+            [s for s in listeners if not s.dropped and s.lang == lang], dumps_message(end)
         )
-        self.timings.append(
-            SpeechTiming(
-                segment, lang, first, time.monotonic() - queued_at, len(listeners), bool(end["ok"])
-            )
-        )
+        self.sentences += 1
+        if first is not None:
+            self.first_audio.add(first)
 
     def health(self) -> dict[str, Any]:
         """The speech part of a room's health."""
-        firsts = sorted(t.first_audio_s for t in self.timings if t.first_audio_s is not None)
+        first_audio = self.first_audio.summary()
         return {
             "engine": self.name,
-            "sentences": len(self.timings),
-            "first_audio_p50_s": round(firsts[len(firsts) // 2], 3) if firsts else None,
+            "sentences": self.sentences,
+            "first_audio_p50_s": first_audio.p50_s if first_audio else None,
             "dropped_sentences": self.dropped_sentences,
             "unsupported": dict(self.unsupported),
         }

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from edge_server.fanout import DirectWriter, Subscriber
+from edge_server.fanout import DirectWriter, Subscriber, dumps_message
 from edge_server.keys import SETTINGS, SOCKETS
 from edge_server.room import Room
 from edge_server.subscribe_params import (
@@ -23,10 +22,6 @@ from edge_server.web_errors import json_error, room_or_400
 
 log = logging.getLogger(__name__)
 MAX_INCOMING = 4096
-
-
-def _dumps(message: dict[str, Any]) -> str:
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
 
 
 async def captions(request: web.Request) -> web.StreamResponse:
@@ -70,9 +65,9 @@ async def captions(request: web.Request) -> web.StreamResponse:
         direct=direct,
     )
     # No await between the snapshot above and add(): nothing can slip between backlog and live.
-    subscriber.offer(json.dumps(room.status_message()))
+    subscriber.offer(dumps_message(room.status_message()))
     for record in backlog:
-        subscriber.offer(json.dumps(record | {"backlog": True}, ensure_ascii=False))
+        subscriber.offer(dumps_message(record | {"backlog": True}))
     room.broadcaster.add(subscriber)
     if initial is not None:
         _listen(room, subscriber, initial)
@@ -128,7 +123,7 @@ def _listen(room: Room, subscriber: Subscriber, request: ListenRequest) -> None:
     reason = _no_audio_reason(room, request.lang) if request.audio else None
     subscriber.audio = request.audio and reason is None
     subscriber.offer(
-        _dumps(
+        dumps_message(
             {
                 "type": "listening",
                 "lang": subscriber.lang,
@@ -152,4 +147,4 @@ def _no_audio_reason(room: Room, lang: str | None) -> str | None:
 
 
 def _error(code: str, message: str) -> str:
-    return _dumps({"type": "error", "code": code, "message": message})
+    return dumps_message({"type": "error", "code": code, "message": message})

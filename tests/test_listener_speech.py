@@ -144,6 +144,10 @@ async def test_text_then_shared_speech_with_espeak(tmp_path: Path) -> None:
             metrics = await r.text()
         assert 'edge_room_listeners_with_speech{lang="it",room="main"} 3.0' in metrics
         assert 'edge_room_caption_latency_seconds{quantile="0.5",room="main"}' in metrics
+        async with aiohttp.ClientSession() as http, http.get(f"{live.http}/api/status") as r:
+            speech = (await r.json())["rooms"]["main"]["speech_health"]
+        assert speech["sentences"] == 6  # 3 sentences x 2 languages
+        assert speech["first_audio_p50_s"] is not None
         await audio_ws.close()
         for ws in (*italian, german, text_only):
             await ws.close()

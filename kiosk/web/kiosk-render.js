@@ -163,7 +163,7 @@ const langOrNull = (value) => (typeof value === "string" ? normalizeLang(value) 
 export const stringOrNull = (value) => (typeof value === "string" ? value : null);
 
 /** A final's `translations` from the wire: only non-empty strings, never throws. */
-export function cleanTranslations(raw) {
+function cleanTranslations(raw) {
   const out = {};
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return out;
   for (const [lang, text] of Object.entries(raw)) {
@@ -179,16 +179,25 @@ function sameFinal(a, b) {
   return keysA.length === keysB.length && keysA.every((k) => a.translations[k] === b.translations[k]);
 }
 
-function applyFinal(state, msg, options) {
+/**
+ * A `final` from the wire as {segment, text, lang, translations}, or null when it has no
+ * valid segment id or no text. `langOf` reads its language (normalized by default).
+ */
+export function finalFromMessage(msg, langOf = langOrNull) {
   if (!isSegment(msg.segment) || typeof msg.text !== "string" || msg.text.trim() === "") {
-    return state;
+    return null;
   }
-  const final = {
+  return {
     segment: msg.segment,
     text: msg.text,
-    lang: langOrNull(msg.lang),
+    lang: langOf(msg.lang),
     translations: cleanTranslations(msg.translations),
   };
+}
+
+function applyFinal(state, msg, options) {
+  const final = finalFromMessage(msg);
+  if (final === null) return state;
   const existing = state.finals.find((f) => f.segment === final.segment);
   const dropsPartials = state.partials.some((p) => p.segment <= final.segment);
   if (existing && sameFinal(existing, final) && !dropsPartials) return state;

@@ -6,7 +6,7 @@
 // with `textContent`, never `innerHTML`.
 
 import {
-  cleanTranslations,
+  finalFromMessage,
   isSegment,
   normalizeLang,
   stringOrNull,
@@ -257,15 +257,8 @@ function applyStatus(state, msg) {
 }
 
 function applyFinal(state, msg) {
-  if (!isSegment(msg.segment) || typeof msg.text !== "string" || msg.text.trim() === "") {
-    return state;
-  }
-  const final = {
-    segment: msg.segment,
-    text: msg.text,
-    lang: stringOrNull(msg.lang),
-    translations: cleanTranslations(msg.translations),
-  };
+  const final = finalFromMessage(msg, stringOrNull);
+  if (final === null) return state;
   const others = state.finals.filter((f) => f.segment !== final.segment);
   const finals = [...others, final].sort((a, b) => a.segment - b.segment).slice(-MAX_LINES);
   const partial = state.partial !== null && state.partial.segment > final.segment
