@@ -14,8 +14,8 @@ import asyncio
 import struct
 from collections.abc import AsyncIterator, Mapping, Sequence
 
-from edge_server.engines.base import Hypothesis
-from edge_server.settings import RoomSettings, ServerSettings
+from edge_server.core.engine_api import HEALTHY, Hypothesis, RecognizerHealth
+from edge_server.core.settings import RoomSettings, ServerSettings
 
 MAGIC = 0x5A5A
 BYTES_PER_SECOND = 32000
@@ -84,6 +84,10 @@ class FixedLatencyRecognizer:
         """A new stream."""
         return FixedLatencyStream(language, self.latency_s)
 
+    def health(self) -> RecognizerHealth:
+        """Nothing to report."""
+        return HEALTHY
+
     async def close(self) -> None:
         """Nothing to release."""
 
@@ -105,6 +109,9 @@ class FixedSynthesizer:
             yield self._pcm[offset : offset + self.CHUNK]
             await asyncio.sleep(0)
 
+    async def close(self) -> None:
+        """Nothing to release."""
+
 
 class EchoTranslator:
     """Translates ``text`` into ``[xx] text`` for each target, at once."""
@@ -117,7 +124,7 @@ class EchoTranslator:
 
 
 def fixed_recognizer_factory(latency_s: float) -> object:
-    """A recognizer factory for :func:`edge_server.app.create_app`."""
+    """A recognizer factory for :func:`edge_server.web.app.create_app`."""
 
     def factory(name: str, room: RoomSettings, server: ServerSettings) -> FixedLatencyRecognizer:
         return FixedLatencyRecognizer(latency_s)

@@ -1,6 +1,6 @@
 """The server under test, in its own process: ``python -m bench.serve --state DIR [...]``.
 
-It builds the real application with :func:`edge_server.app.create_app`, optionally with the
+It builds the real application with :func:`edge_server.web.app.create_app`, optionally with the
 deterministic engines of :mod:`bench.engines`, serves it on 127.0.0.1 and prints
 ``READY <port>`` once it listens. SIGTERM stops it cleanly.
 """
@@ -19,8 +19,8 @@ from typing import Any
 from aiohttp import web
 
 from bench.engines import EchoTranslator, FixedLatencyRecognizer, FixedSynthesizer
-from edge_server.app import create_app
-from edge_server.settings import RoomSettings, ServerSettings
+from edge_server.core.settings import RoomSettings, ServerSettings
+from edge_server.web.app import create_app
 
 
 def build_settings(args: argparse.Namespace) -> ServerSettings:

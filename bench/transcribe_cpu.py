@@ -7,7 +7,7 @@ after the other, two child processes stream 100 ms frames in real time to it:
 
 - ``plain``: the ``amazon-transcribe`` client as the reference projects use it (static endpoint
   and credentials; only its TLS context is replaced so it trusts the fake's test CA);
-- ``adapter``: :class:`edge_server.engines.transcribe_engine.TranscribeRecognizer`.
+- ``adapter``: :class:`edge_server.engines.transcribe.recognizer.TranscribeRecognizer`.
 
 Each client's CPU is read from ``/proc/<child pid>/stat`` (user + system time of all its
 threads) over the streaming period only, so the fake and the other client are not counted.
@@ -34,7 +34,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from edge_server.engines.transcribe_options import TranscribeOptions  # noqa: E402
+from edge_server.engines.transcribe.options import TranscribeOptions  # noqa: E402
 from tests.fakes.tls import make_ca  # noqa: E402
 from tests.fakes.transcribe_fake import RecordedStream, TranscribeFake  # noqa: E402
 
@@ -124,7 +124,7 @@ async def child_plain(url: str, ca_file: str, seconds: float, wait_ms: float) ->
 async def child_adapter(url: str, ca_file: str, seconds: float, wait_ms: float) -> None:
     """This project's recognizer."""
     os.environ.update(AWS_ACCESS_KEY_ID="AKIDBENCH", AWS_SECRET_ACCESS_KEY="bench-secret")
-    from edge_server.engines.transcribe_engine import TranscribeRecognizer
+    from edge_server.engines.transcribe.recognizer import TranscribeRecognizer
 
     recognizer = TranscribeRecognizer(
         TranscribeOptions(

@@ -20,22 +20,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge_audio import __version__
+from edge_audio.capture.sources import AudioSource, AudioSourceError, FileSource, pcm_frames
 from edge_audio.cli_node import add_commands
-from edge_audio.convert import ChannelSelection, PcmConverter
-from edge_audio.framing import DEFAULT_FRAME_MS, FrameAssembler, frame_bytes_for_ms
-from edge_audio.pacing import Pacer
-from edge_audio.sources import AudioSource, AudioSourceError, FileSource, pcm_frames
-from edge_audio.uplink import (
+from edge_audio.link.uplink import (
     AudioUplink,
     FinalHandler,
     ServerRefused,
     UplinkLost,
     UplinkSettings,
-    audio_url,
 )
-from edge_server.audio_protocol import BYTES_PER_SAMPLE, BYTES_PER_SECOND
-from edge_server.client_text import format_final
-from edge_server.names import InvalidName, validate_language, validate_room_name
+from edge_audio.pcm.convert import ChannelSelection, PcmConverter
+from edge_audio.pcm.framing import DEFAULT_FRAME_MS, FrameAssembler, frame_bytes_for_ms
+from edge_audio.pcm.pacing import Pacer
+from edge_server.contract.audio_format import BYTES_PER_SAMPLE, BYTES_PER_SECOND
+from edge_server.contract.names import InvalidName, validate_language, validate_room_name
+from edge_server.contract.terminal_text import format_final
+from edge_server.contract.urls import audio_url
 
 log = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from edge_audio.devices import DiscoveryError, discover
-from edge_audio.devices_report import ranking_json, ranking_text
+from edge_audio.discovery.probe import DiscoveryError, discover
+from edge_audio.discovery.ranking import Preference
+from edge_audio.discovery.report import ranking_json, ranking_text
 from edge_audio.node import AudioNode
-from edge_audio.ranking import Preference
 from edge_audio.settings import (
     DEFAULT_ENV_FILE,
     SettingsError,

@@ -1,8 +1,8 @@
 """``edge-audio run``: capture, uplink, levels and systemd, wired together.
 
-:class:`AudioNode` runs the :class:`~edge_audio.capture.CaptureLoop` (device -> frames) and the
-:class:`~edge_audio.reconnect.UplinkLoop` (frames -> server) side by side, joined only by the
-bounded :class:`~edge_audio.buffer.FrameBuffer`: a lost device does not touch the connection,
+:class:`AudioNode` runs the :class:`~edge_audio.capture.loop.CaptureLoop` (device -> frames) and the
+:class:`~edge_audio.link.reconnect.UplinkLoop` (frames -> server) side by side, joined only by the
+bounded :class:`~edge_audio.link.buffer.FrameBuffer`: a lost device does not touch the connection,
 a lost server does not touch capture. Once a second it sends the signal level, tells systemd
 how things are (``STATUS=``) and, only while frames really flow, ``WATCHDOG=1``.
 """
@@ -15,15 +15,15 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from edge_audio.buffer import FrameBuffer
-from edge_audio.capture import CaptureLoop, LiveSource
-from edge_audio.meter import LevelMeter, LevelReport
-from edge_audio.reconnect import DRAIN_ON_STOP_S, END_TIMEOUT_S, FatalRefusal, UplinkLoop
+from edge_audio.capture.loop import CaptureLoop, LiveSource
+from edge_audio.capture.sources import Block
+from edge_audio.link.buffer import FrameBuffer
+from edge_audio.link.reconnect import DRAIN_ON_STOP_S, END_TIMEOUT_S, FatalRefusal, UplinkLoop
+from edge_audio.link.uplink import FinalHandler, UplinkSettings
+from edge_audio.pcm.meter import LevelMeter, LevelReport
 from edge_audio.settings import NodeSettings
-from edge_audio.sources import Block
-from edge_audio.uplink import FinalHandler, UplinkSettings
-from edge_server.backoff import BackoffPolicy
-from edge_server.sd_notify import Notifier
+from edge_server.contract.backoff import BackoffPolicy
+from edge_server.contract.systemd_notify import Notifier
 
 log = logging.getLogger(__name__)
 

@@ -12,12 +12,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, TypeAlias
 
-from edge_audio.convert import ChannelSelection
-from edge_audio.framing import MAX_FRAME_MS, MIN_FRAME_MS
-from edge_audio.ranking import Preference
-from edge_audio.uplink import audio_url
-from edge_server.audio_protocol import BYTES_PER_SECOND
-from edge_server.names import InvalidName, validate_language, validate_room_name
+from edge_audio.discovery.ranking import Preference
+from edge_audio.pcm.convert import ChannelSelection
+from edge_audio.pcm.framing import MAX_FRAME_MS, MIN_FRAME_MS
+from edge_server.contract.audio_format import BYTES_PER_SECOND
+from edge_server.contract.names import InvalidName, validate_language, validate_room_name
+from edge_server.contract.urls import audio_url
 
 DEFAULT_ENV_FILE = "/etc/edge-audio/edge-audio.env"
 
@@ -108,7 +108,7 @@ class NodeSettings:
 
     @property
     def converter_channel(self) -> ChannelSelection:
-        """The channel for :class:`~edge_audio.convert.PcmConverter` (0-based, or ``mix``)."""
+        """The channel for :class:`~edge_audio.pcm.convert.PcmConverter` (0-based, or ``mix``)."""
         return "mix" if self.channel == "mix" else self.channel - 1
 
     @property

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 from edge_server import __version__
-from edge_server.names import InvalidName, validate_room_name
-from edge_server.settings import SettingsError, load_settings
+from edge_server.contract.names import InvalidName, validate_room_name
+from edge_server.core.settings import SettingsError, load_settings
 
 
 def _log_format() -> str:
@@ -87,8 +87,8 @@ _OPEN_MEANS = {
 def _serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
-    from edge_server.app import create_app
-    from edge_server.systemd_notify import SystemdNotify
+    from edge_server.web.app import create_app
+    from edge_server.web.systemd_lifecycle import SystemdNotify
 
     try:
         settings = load_settings(
@@ -152,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=getattr(args, "log_level", "INFO"), format=_log_format())
     if args.command == "follow":
-        from edge_server.follow import captions_url, follow
+        from edge_server.contract.urls import captions_url
+        from edge_server.follow import follow
 
         try:
             captions_url(args.server, args.room, 0, False)

@@ -8,7 +8,6 @@ Reconnects by itself with backoff when the server goes away.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import sys
 from typing import Any, TextIO
@@ -16,15 +15,18 @@ from typing import Any, TextIO
 import websockets
 from websockets.asyncio.client import connect
 
-from edge_server.client_text import format_final, websocket_url
+from edge_server.contract.backoff import Backoff, BackoffPolicy
+from edge_server.contract.server_replies import (
+    ServerMessageError,
+    is_fatal,
+    parse_server_message,
+    refusal_from_close,
+    refusal_from_http,
+)
+from edge_server.contract.terminal_text import format_final
+from edge_server.contract.urls import captions_url
 
 log = logging.getLogger(__name__)
-
-
-def captions_url(server: str, room: str, backlog: int, partials: bool) -> str:
-    """The captions WebSocket URL of ``room`` on ``server``."""
-    query = {"backlog": str(backlog), "partials": str(int(partials))}
-    return websocket_url(server, f"/ws/captions/{room}", query)
 
 
 class CaptionPrinter:
@@ -63,45 +65,54 @@ class CaptionPrinter:
         self.out.flush()
 
 
-REFUSED_CLOSE_CODES = frozenset({4010, 4011, 4012})
-
-
 async def follow(
     server: str, room: str, backlog: int, out: TextIO = sys.stdout, token: str | None = None
 ) -> None:
-    """Print captions forever, reconnecting with backoff (1 s x 1.5, capped at 30 s).
+    """Print captions forever, reconnecting with the shared backoff (1 s x 1.5, capped at 30 s,
+    with jitter).
 
-    Exits (SystemExit) when the server refuses the token: retrying would not help.
+    Exits (SystemExit) when the server refuses for a reason retrying cannot fix (a token, a bad
+    request: :func:`~edge_server.contract.server_replies.is_fatal`).
     """
     headers = {"Authorization": f"Bearer {token}"} if token else None
     partials = out.isatty()
     printer = CaptionPrinter(out, show_partials=partials)
     url = captions_url(server, room, backlog, partials)
-    delay = 1.0
+    backoff = Backoff(BackoffPolicy())
     while True:
         try:
             async with connect(url, open_timeout=10, additional_headers=headers) as ws:
                 log.info("following %s", url)
-                delay = 1.0
+                backoff.reset()
                 try:
                     async for raw in ws:
                         try:
-                            message = json.loads(raw)
-                        except ValueError:
-                            log.warning("ignoring a message that is not JSON")
+                            message = parse_server_message(raw)
+                        except ServerMessageError as exc:
+                            log.warning("ignoring a malformed message: %s", exc)
                             continue
-                        if isinstance(message, dict):
-                            printer.handle(message)
+                        printer.handle(message)
                 finally:
-                    if ws.close_code in REFUSED_CLOSE_CODES:
-                        raise SystemExit(f"server refused: {ws.close_reason}")
-                # Only the first connection replays the backlog.
-                url = captions_url(server, room, 0, partials)
+                    _exit_if_refused(ws.close_code, ws.close_reason or "")
         except websockets.exceptions.InvalidStatus as exc:
-            body = exc.response.body.decode(errors="replace") if exc.response.body else ""
-            raise SystemExit(f"server refused: HTTP {exc.response.status_code} {body}") from None
+            response = exc.response
+            body = bytes(response.body or b"")
+            refusal = refusal_from_http(response.status_code, response.reason_phrase, body)
+            if refusal is not None and is_fatal(refusal[0], None):
+                shown = body.decode(errors="replace")
+                raise SystemExit(f"server refused: HTTP {response.status_code} {shown}") from None
+            log.warning("server answered HTTP %d; retrying", response.status_code)
         except (OSError, websockets.exceptions.WebSocketException, TimeoutError) as exc:
-            log.warning("captions connection lost (%s); retrying in %.0f s", exc, delay)
+            log.warning("captions connection lost (%s); retrying", exc)
+        # Only the first connection replays the backlog.
         url = captions_url(server, room, 0, partials)
-        await asyncio.sleep(delay)
-        delay = min(delay * 1.5, 30.0)
+        await asyncio.sleep(backoff.next_delay())
+
+
+def _exit_if_refused(close_code: int | None, reason: str) -> None:
+    """SystemExit when the server closed for a reason retrying cannot fix."""
+    if close_code is None:
+        return
+    refusal = refusal_from_close(close_code, reason)
+    if refusal is not None and is_fatal(refusal[0], close_code):
+        raise SystemExit(f"server refused: {reason}")

@@ -18,9 +18,9 @@ from playwright.async_api import Browser, async_playwright
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from edge_server.app import create_app
-from edge_server.rooms import RecognizerFactory, SynthesizerFactory, TranslatorFactory
-from edge_server.settings import ServerSettings
+from edge_server.core.settings import ServerSettings
+from edge_server.rooms.registry import RecognizerFactory, SynthesizerFactory, TranslatorFactory
+from edge_server.web.app import create_app
 
 if TYPE_CHECKING:  # tests.pipewire_session imports this module
     from tests.pipewire_session import Layout, PipeWireSession

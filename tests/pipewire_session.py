@@ -27,8 +27,8 @@ import numpy as np
 import soundfile
 from aiohttp.test_utils import TestServer
 
-from edge_audio.device_source import temporary_environment
-from edge_server.audio_protocol import (
+from edge_audio.capture.device_source import temporary_environment
+from edge_server.contract.uplink_server import (
     AudioReceived,
     AudioUplinkProtocol,
     EndReceived,
@@ -36,7 +36,7 @@ from edge_server.audio_protocol import (
     HelloReceived,
     LevelReceived,
 )
-from edge_server.settings import ServerSettings
+from edge_server.core.settings import ServerSettings
 from tests.conftest import LiveServer
 
 BINARIES = (

@@ -13,7 +13,7 @@ import asyncio
 import struct
 from collections.abc import AsyncIterator
 
-from edge_server.engines.base import EngineError, Hypothesis
+from edge_server.core.engine_api import HEALTHY, EngineError, Hypothesis, RecognizerHealth
 
 CHUNK_BYTES = 16000  # 0.5 s of 16 kHz s16le
 
@@ -117,6 +117,9 @@ class ScriptedRecognizer:
             raise self.down
         self.streams_opened += 1
         return ScriptedStream(self, language)
+
+    def health(self) -> RecognizerHealth:
+        return HEALTHY
 
     async def close(self) -> None:
         pass

@@ -25,8 +25,8 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from edge_audio.node import AudioNode
 from edge_audio.settings import NodeSettings
-from edge_server.audio_protocol import BYTES_PER_SECOND
-from edge_server.sd_notify import Notifier
+from edge_server.contract.audio_format import BYTES_PER_SECOND
+from edge_server.contract.systemd_notify import Notifier
 from tests.conftest import EDGE_AUDIO, LiveServer, make_settings, recv_json
 from tests.pipewire_session import (
     FEED,

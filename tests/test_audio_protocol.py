@@ -6,19 +6,21 @@ import json
 
 import pytest
 
-from edge_server.audio_protocol import (
-    AudioReceived,
-    AudioUplinkProtocol,
-    EndReceived,
+from edge_server.contract.uplink import (
     ErrorCode,
-    HelloReceived,
     ProtocolError,
-    Refused,
-    UplinkState,
     build_end,
     build_hello,
     check_frame,
     parse_hello,
+)
+from edge_server.contract.uplink_server import (
+    AudioReceived,
+    AudioUplinkProtocol,
+    EndReceived,
+    HelloReceived,
+    Refused,
+    UplinkState,
 )
 
 GOOD = {"type": "hello", "format": "s16le", "sample_rate": 16000, "channels": 1}
@@ -143,7 +145,8 @@ def test_close_reason_fits_a_close_frame() -> None:
 
 
 def test_level_and_gap_messages() -> None:
-    from edge_server.audio_protocol import GapReceived, LevelReceived, SignalLevel
+    from edge_server.contract.uplink import SignalLevel
+    from edge_server.contract.uplink_server import GapReceived, LevelReceived
 
     proto = AudioUplinkProtocol()
     proto.receive_text(hello(device="pipewire:alsa_input.usb-UMC204HD"))

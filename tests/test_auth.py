@@ -13,7 +13,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from edge_server.auth import (
+from edge_server.core.auth import (
     AttemptLimiter,
     Refusal,
     Role,
@@ -23,8 +23,8 @@ from edge_server.auth import (
     origin_allowed,
     presented_token,
 )
-from edge_server.keys import ROOMS
-from edge_server.settings import SettingsError, load_settings
+from edge_server.core.settings import SettingsError, load_settings
+from edge_server.web.app_keys import ROOMS
 from tests.conftest import HELLO, LiveServer, make_settings, recv_json, wait_closed
 
 AUDIO = "audio-secret-0123456789"

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from edge_server.backoff import Backoff, BackoffPolicy
+from edge_server.contract.backoff import Backoff, BackoffPolicy
 
 
 @pytest.mark.parametrize(

@@ -187,7 +187,8 @@ async def test_source_vanishing_mid_sentence_loses_nothing(
 async def test_recognizer_crash_is_reported_and_the_next_source_works(
     server: LiveServer, librivox_files: list[tuple[Path, str]]
 ) -> None:
-    from edge_server.keys import ROOMS
+    from edge_server.rooms.status_views import health as room_health
+    from edge_server.web.app_keys import ROOMS
 
     pcm = pcm_of(librivox_files[1][0])
     async with connect(f"{server.ws}/ws/captions/main?backlog=0&partials=0") as sub:
@@ -204,14 +205,14 @@ async def test_recognizer_crash_is_reported_and_the_next_source_works(
         closed, _ = await wait_closed(ws)
         assert closed == 1011
         await assert_room_still_works(server, pcm, sub)
-    health = server.app[ROOMS].get("main").health()
+    health = room_health(server.app[ROOMS].get("main"))
     assert "recognizer" in (health["last_error"] or "")
 
 
 async def test_subscriber_that_never_reads_is_dropped_without_stalling_others(
     tmp_path: Path,
 ) -> None:
-    from edge_server.keys import ROOMS
+    from edge_server.web.app_keys import ROOMS
     from tests.conftest import make_settings
 
     live = await LiveServer(make_settings(tmp_path / "s", subscriber_queue=8)).start()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from edge_server.captions import CaptionTracker
-from edge_server.engines.base import Hypothesis
+from edge_server.core.captions import CaptionTracker
+from edge_server.core.engine_api import Hypothesis
 
 
 def hyp(text: str, final: bool = False, start: float = 1.0, end: float = 2.0) -> Hypothesis:
@@ -91,7 +91,7 @@ def test_end_never_precedes_start() -> None:
 
 
 def test_partials_carry_word_stability_when_the_engine_gives_it() -> None:
-    from edge_server.engines.base import Word
+    from edge_server.core.engine_api import Word
 
     tracker = CaptionTracker("main", "transcribe", next_segment=1, timeline_offset=0.0)
     words = (Word("ciao", 0.0, 0.4, True), Word("a", 0.4, 0.5, False))

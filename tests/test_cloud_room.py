@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from edge_server.settings import RoomSettings
+from edge_server.core.settings import RoomSettings
 from tests.conftest import LiveServer, make_settings, open_audio, recv_json
 from tests.fakes.aws_env import isolate_aws
 from tests.fakes.tls import make_ca

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edge_server.costs import CostMeter
+from edge_server.core.costs import CostMeter
 
 
 def test_an_hour_of_cloud_captions_with_two_languages() -> None:

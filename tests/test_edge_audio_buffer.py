@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edge_audio.buffer import FrameBuffer
+from edge_audio.link.buffer import FrameBuffer
 
 
 def frames(*sizes: int) -> list[bytes]:

@@ -18,27 +18,25 @@ from aiohttp import WSMsgType, web
 
 from edge_audio import __version__
 from edge_audio.cli import main
-from edge_audio.pacing import Pacer
-from edge_audio.uplink import (
+from edge_audio.link.uplink import (
     AudioUplink,
     ServerRefused,
     UplinkLost,
     UplinkSettings,
-    audio_url,
 )
-from edge_server.audio_protocol import (
-    BYTES_PER_SECOND,
-    WS_MAX_MESSAGE_BYTES,
+from edge_audio.pcm.pacing import Pacer
+from edge_server.contract.audio_format import BYTES_PER_SECOND, WS_MAX_MESSAGE_BYTES
+from edge_server.contract.terminal_text import format_clock, format_final
+from edge_server.contract.uplink import ErrorCode, ProtocolError
+from edge_server.contract.uplink_server import (
     AudioReceived,
     AudioUplinkProtocol,
     EndReceived,
-    ErrorCode,
     HelloReceived,
-    ProtocolError,
     Refused,
     UplinkState,
 )
-from edge_server.client_text import format_clock, format_final
+from edge_server.contract.urls import audio_url
 
 STEP = 30  # seconds: the bound on every await in these tests
 RESAMPLER_SLACK_BYTES = 64

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge_audio.convert import PcmConverter
+from edge_audio.pcm.convert import PcmConverter
 
 OUT_RATE = 16000
 RESAMPLER_SLACK = 16  # samples of length difference tolerated after flush

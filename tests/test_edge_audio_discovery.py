@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from edge_audio.devices_report import ranking_json, ranking_text
-from edge_audio.openplan import NoRoute, plan_open
-from edge_audio.padevices import PaDevice, parse_portaudio
-from edge_audio.pwdump import PwDumpError, PwGraph, parse_pw_dump
-from edge_audio.ranking import Preference, Ranking, rank
+from edge_audio.discovery.openplan import NoRoute, plan_open
+from edge_audio.discovery.padevices import PaDevice, parse_portaudio
+from edge_audio.discovery.pwdump import PwDumpError, PwGraph, parse_pw_dump
+from edge_audio.discovery.ranking import Preference, Ranking, rank
+from edge_audio.discovery.report import ranking_json, ranking_text
 
 FIXTURES = Path(__file__).parent / "fixtures" / "audio"
 PI = "pi4-umc204hd-pipewire"

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from edge_audio.framing import FrameAssembler, frame_bytes_for_ms
+from edge_audio.pcm.framing import FrameAssembler, frame_bytes_for_ms
 
 
 @pytest.mark.parametrize(("ms", "expected"), [(20, 640), (40, 1280), (100, 3200), (64, 2048)])

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from edge_audio.meter import FLOOR_DBFS, LevelMeter, LevelReport, dbfs
+from edge_audio.pcm.meter import FLOOR_DBFS, LevelMeter, LevelReport, dbfs
 
 RATE = 16000
 

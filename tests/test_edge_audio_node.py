@@ -16,14 +16,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from edge_audio.capture import NoDevice
-from edge_audio.device_source import DeviceLost
+from edge_audio.capture.device_source import DeviceLost
+from edge_audio.capture.loop import NoDevice
 from edge_audio.node import AudioNode
-from edge_audio.reconnect import is_fatal
 from edge_audio.settings import NodeSettings
-from edge_audio.uplink import ServerRefused
-from edge_server.audio_protocol import MAX_DEVICE_FIELD, build_hello, parse_hello
-from edge_server.sd_notify import Notifier
+from edge_server.contract.server_replies import is_fatal
+from edge_server.contract.systemd_notify import Notifier
+from edge_server.contract.uplink import MAX_DEVICE_FIELD, build_hello, parse_hello
 from tests.conftest import LiveServer
 from tests.pipewire_session import UplinkSpy
 
@@ -129,7 +128,7 @@ def test_hello_names_the_device_within_the_server_s_limit(device: str | None, se
     ],
 )
 def test_which_refusals_are_fatal(code: str, close_code: int | None, fatal: bool) -> None:
-    assert is_fatal(ServerRefused(code, "x", close_code)) is fatal
+    assert is_fatal(code, close_code) is fatal
 
 
 async def test_unsupported_language_is_fatal(server: LiveServer) -> None:

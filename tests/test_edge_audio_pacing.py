@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from edge_audio.pacing import Pacer
+from edge_audio.pcm.pacing import Pacer
 
 
 @pytest.mark.parametrize(

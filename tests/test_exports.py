@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edge_server.exports import format_timestamp, line_text, to_srt, to_txt, to_vtt
+from edge_server.core.exports import format_timestamp, line_text, to_srt, to_txt, to_vtt
 
 RECORDS = [
     {"segment": 1, "text": "hello world", "start": 0.24, "end": 1.5, "translations": {}},

@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
-from edge_server.backoff import BackoffPolicy
-from edge_server.engines.base import Hypothesis
-from edge_server.engines.fallback import FallbackRecognizer
-from edge_server.engines.fallback_policy import FallbackPolicy
+from edge_server.contract.backoff import BackoffPolicy
+from edge_server.core.engine_api import Hypothesis
+from edge_server.engines.fallback.policy import FallbackPolicy
+from edge_server.engines.fallback.recognizer import FallbackRecognizer
 from tests.scripted_engine import ScriptedError, ScriptedRecognizer, word_audio
 
 FAST = FallbackPolicy(

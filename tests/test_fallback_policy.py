@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from edge_server.backoff import BackoffPolicy
-from edge_server.engines.fallback_policy import (
+from edge_server.contract.backoff import BackoffPolicy
+from edge_server.engines.fallback.policy import (
     FallbackPolicy,
     FallbackState,
     Mode,

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from edge_server.follow import CaptionPrinter, captions_url
+from edge_server.contract.urls import captions_url
+from edge_server.follow import CaptionPrinter
 from tests.conftest import EDGE_AUDIO, LiveServer
 
 

@@ -26,22 +26,20 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from edge_server.audio_protocol import (
-    CLOSE_CODES,
+from edge_server.contract.names import InvalidName, validate_language, validate_room_name
+from edge_server.contract.server_replies import ServerMessageError, parse_server_message
+from edge_server.contract.uplink import CLOSE_CODES, ErrorCode, build_hello
+from edge_server.contract.uplink_server import (
     AudioReceived,
     AudioUplinkProtocol,
     EndReceived,
-    ErrorCode,
     GapReceived,
     HelloReceived,
     LevelReceived,
     Refused,
-    ServerMessageError,
     UplinkState,
-    build_hello,
-    parse_server_message,
 )
-from edge_server.auth import (
+from edge_server.core.auth import (
     AttemptLimiter,
     Refusal,
     Role,
@@ -51,10 +49,9 @@ from edge_server.auth import (
     origin_allowed,
     presented_token,
 )
-from edge_server.live_settings import parse_live_change
-from edge_server.names import InvalidName, validate_language, validate_room_name
-from edge_server.settings import SettingsError, load_settings
-from edge_server.subscribe_params import (
+from edge_server.core.live_settings import parse_live_change
+from edge_server.core.settings import SettingsError, load_settings
+from edge_server.core.subscribe_params import (
     InvalidParameter,
     listen_from_query,
     parse_listen_message,

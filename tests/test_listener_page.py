@@ -20,7 +20,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 from websockets.asyncio.client import ClientConnection
 
-from edge_server.settings import RoomSettings, ServerSettings
+from edge_server.core.settings import RoomSettings, ServerSettings
 from tests.conftest import LiveServer, make_settings, open_audio, recv_json
 from tests.scripted_engine import ScriptedRecognizer, word_audio
 
@@ -71,6 +71,9 @@ class ChunkSynthesizer:
         for index, count in enumerate(CHUNK_SAMPLES):
             yield struct.pack("<h", 1000 * (index + 1)) * count
             await asyncio.sleep(0)
+
+    async def close(self) -> None:
+        pass
 
 
 def translating_settings(tmp_path: Path, speech: bool, **kwargs: Any) -> ServerSettings:

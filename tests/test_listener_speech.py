@@ -16,8 +16,8 @@ import aiohttp
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from edge_server.engines.espeak_engine import EspeakSynthesizer
-from edge_server.settings import RoomSettings, ServerSettings
+from edge_server.core.settings import RoomSettings, ServerSettings
+from edge_server.engines.espeak.synthesizer import EspeakSynthesizer
 from tests.conftest import LiveServer, make_settings, open_audio, recv_json
 from tests.scripted_engine import ScriptedRecognizer, word_audio
 
@@ -45,6 +45,9 @@ class CountingSynthesizer:
         self.calls.append((text, language))
         async for chunk in self.inner.synthesize(text, language):
             yield chunk
+
+    async def close(self) -> None:
+        await self.inner.close()
 
 
 async def _live(
@@ -207,6 +210,9 @@ class EndlessSynthesizer:
             yield b"\x01\x00" * 8000
             await asyncio.sleep(0)
 
+    async def close(self) -> None:
+        pass
+
 
 async def test_listener_that_never_reads_speech_is_dropped(tmp_path: Path) -> None:
     live = await _live(tmp_path, EndlessSynthesizer())
@@ -237,7 +243,7 @@ async def test_listener_that_never_reads_speech_is_dropped(tmp_path: Path) -> No
 
 
 def _subscribers(live: LiveServer) -> dict[int, Any]:
-    from edge_server.keys import ROOMS
+    from edge_server.web.app_keys import ROOMS
 
     return live.app[ROOMS].get("main").broadcaster.subscribers
 
@@ -249,7 +255,7 @@ def test_room_settings_fixture_is_valid(room: RoomSettings) -> None:
 
 def test_polly_is_built_for_a_room_that_asks_for_it() -> None:
     from edge_server.engines.factory import build_synthesizer
-    from edge_server.engines.polly_engine import PollySynthesizer
+    from edge_server.engines.polly.synthesizer import PollySynthesizer
 
     room = RoomSettings(synthesizer="polly", polly_engine="neural", voices={"it": "Bianca"})
     synthesizer = build_synthesizer(room, ServerSettings(aws_region="eu-west-1"))

@@ -12,8 +12,13 @@ import aiohttp
 import pytest
 from websockets.asyncio.client import connect
 
-from edge_server.live_settings import LiveChange, SettingsConflict, parse_live_change, plan_change
-from edge_server.settings import RoomSettings, SettingsError
+from edge_server.core.live_settings import (
+    LiveChange,
+    SettingsConflict,
+    parse_live_change,
+    plan_change,
+)
+from edge_server.core.settings import RoomSettings, SettingsError
 from tests.conftest import LiveServer, make_settings, open_audio, recv_json
 from tests.scripted_engine import ScriptedRecognizer, word_audio
 from tests.test_listener_speech import PrefixTranslator

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from edge_server.names import InvalidName, base_language, validate_language, validate_room_name
+from edge_server.contract.names import (
+    InvalidName,
+    base_language,
+    validate_language,
+    validate_room_name,
+)
 
 
 @pytest.mark.parametrize("name", ["main", "room-b", "aula_magna", "a", "1", "x" * 32])

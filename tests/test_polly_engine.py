@@ -14,17 +14,17 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from edge_server.engines.aws_config import AwsTarget
-from edge_server.engines.base import UnsupportedLanguage
-from edge_server.engines.cloud_errors import (
+from edge_server.core.engine_api import UnsupportedLanguage
+from edge_server.engines.aws.config import AwsTarget
+from edge_server.engines.aws.errors import (
     CredentialsError,
     ServiceUnavailableError,
     ThrottlingError,
 )
-from edge_server.engines.polly_engine import PollySynthesizer
-from edge_server.engines.polly_errors import classify
-from edge_server.engines.polly_options import PollyOptions, streaming_path
-from edge_server.engines.polly_voices import Voice, VoiceChoice, polly_codes, select_voice
+from edge_server.engines.polly.errors import classify
+from edge_server.engines.polly.options import PollyOptions, streaming_path
+from edge_server.engines.polly.synthesizer import PollySynthesizer
+from edge_server.engines.polly.voices import Voice, VoiceChoice, polly_codes, select_voice
 from tests.fakes.aws_env import isolate_aws
 
 T = 10.0

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from edge_server.engines.base import EngineError, UnsupportedLanguage
-from edge_server.engines.pocketsphinx_decoder import StreamingDecoder
-from edge_server.engines.pocketsphinx_engine import PocketsphinxRecognizer
-from edge_server.engines.worker_protocol import (
+from edge_server.core.engine_api import EngineError, UnsupportedLanguage
+from edge_server.engines.pocketsphinx.decoder import StreamingDecoder
+from edge_server.engines.pocketsphinx.recognizer import PocketsphinxRecognizer
+from edge_server.engines.pocketsphinx.worker_protocol import (
     HEADER,
     Command,
     DecoderOptions,

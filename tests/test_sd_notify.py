@@ -9,7 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from edge_server.sd_notify import Notifier, format_notify, socket_address, watchdog_interval
+from edge_server.contract.systemd_notify import (
+    Notifier,
+    format_notify,
+    socket_address,
+    watchdog_interval,
+)
 
 
 @pytest.mark.parametrize(

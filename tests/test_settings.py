@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from edge_server.settings import RoomSettings, ServerSettings, SettingsError, load_settings
-from edge_server.subscribe_params import InvalidParameter, parse_subscribe_params
+from edge_server.core.settings import RoomSettings, ServerSettings, SettingsError, load_settings
+from edge_server.core.subscribe_params import InvalidParameter, parse_subscribe_params
 
 
 def test_defaults() -> None:

@@ -7,7 +7,7 @@ import asyncio
 import json
 from pathlib import Path
 
-from edge_server.keys import ROOMS
+from edge_server.web.app_keys import ROOMS
 from tests.conftest import HELLO, LiveServer, make_settings, open_audio, recv_json
 from tests.scripted_engine import ScriptedRecognizer, word_audio
 

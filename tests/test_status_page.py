@@ -26,7 +26,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
 from websockets.asyncio.client import ClientConnection, connect
 
-from edge_server.settings import RoomSettings, ServerSettings
+from edge_server.core.settings import RoomSettings, ServerSettings
 from tests.conftest import HELLO, LiveServer, make_settings, open_audio, recv_json
 from tests.scripted_engine import CHUNK_BYTES, ScriptedRecognizer, word_audio
 

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from edge_server.engines.transcribe_body import RUNTIME_SPIN_LIMIT, WaitingBody
+from edge_server.engines.transcribe.body import RUNTIME_SPIN_LIMIT, WaitingBody
 
 
 class Runtime:

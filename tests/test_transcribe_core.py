@@ -8,14 +8,14 @@ import struct
 import pytest
 from amazon_transcribe.model import Alternative, Item, Result
 
-from edge_server.engines.aws_config import (
+from edge_server.core.engine_api import UnsupportedLanguage, Word
+from edge_server.engines.aws.config import (
     check_region,
     configured_endpoint,
     resolve_region,
     service_env_name,
 )
-from edge_server.engines.base import UnsupportedLanguage, Word
-from edge_server.engines.cloud_errors import (
+from edge_server.engines.aws.errors import (
     BadRequestError,
     CredentialsError,
     EndpointError,
@@ -26,15 +26,15 @@ from edge_server.engines.cloud_errors import (
     transport_error,
     transport_error_class,
 )
-from edge_server.engines.transcribe_options import (
+from edge_server.engines.transcribe.options import (
     StreamPlan,
     TranscribeOptions,
     plan_stream,
     request_arguments,
     supported_languages,
 )
-from edge_server.engines.transcribe_results import ResultConverter, words_of
-from edge_server.engines.transcribe_rotation import (
+from edge_server.engines.transcribe.results import ResultConverter, words_of
+from edge_server.engines.transcribe.rotation import (
     RotationPolicy,
     RotationReason,
     SilenceMeter,

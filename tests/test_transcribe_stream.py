@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import trustme
 
-from edge_server.engines.base import EngineError, Hypothesis
-from edge_server.engines.cloud_errors import (
+from edge_server.core.engine_api import EngineError, Hypothesis
+from edge_server.engines.aws.errors import (
     BadRequestError,
     CloudEngineError,
     CredentialsError,
@@ -24,9 +24,9 @@ from edge_server.engines.cloud_errors import (
     ServiceUnavailableError,
     ThrottlingError,
 )
-from edge_server.engines.transcribe_engine import TranscribeRecognizer, TranscribeStream
-from edge_server.engines.transcribe_options import TranscribeOptions
-from edge_server.engines.transcribe_rotation import RotationReason
+from edge_server.engines.transcribe.options import TranscribeOptions
+from edge_server.engines.transcribe.recognizer import TranscribeRecognizer, TranscribeStream
+from edge_server.engines.transcribe.rotation import RotationReason
 from tests.fakes.aws_env import ACCESS_KEY, isolate_aws
 from tests.fakes.tls import LocalCA, make_ca
 from tests.fakes.transcribe_fake import StreamScript, TranscribeFake

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from edge_server.transcript import TranscriptStore, parse_transcript
+from edge_server.rooms.transcript import TranscriptStore, parse_transcript
 
 
 def record(segment: int, end: float = 1.0) -> dict[str, object]:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from edge_server.engines.cloud_errors import EndpointError
-from edge_server.engines.translate_engine import (
+from edge_server.engines.aws.errors import EndpointError
+from edge_server.engines.translate.translator import (
     TranslateOptions,
     TranslateTranslator,
     translate_code,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from websockets.frames import Frame, Opcode
 
-from edge_server.ws_frames import BINARY, TEXT, frame_of, server_frame
+from edge_server.core.ws_frames import BINARY, TEXT, frame_of, server_frame
 
 
 @pytest.mark.parametrize(

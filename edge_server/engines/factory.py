@@ -3,14 +3,14 @@ asks for them, so an offline server never loads the AWS SDKs."""
 
 from __future__ import annotations
 
-from edge_server.engines.base import Recognizer, Synthesizer, Translator
-from edge_server.engines.worker_protocol import DecoderOptions
-from edge_server.settings import RoomSettings, ServerSettings
+from edge_server.core.engine_api import Recognizer, Synthesizer, Translator
+from edge_server.core.settings import RoomSettings, ServerSettings
+from edge_server.engines.pocketsphinx.worker_protocol import DecoderOptions
 
 
 def embedded_recognizer(name: str, server: ServerSettings) -> Recognizer:
     """The room's pocketsphinx recognizer (a worker process started on first use)."""
-    from edge_server.engines.pocketsphinx_engine import PocketsphinxRecognizer
+    from edge_server.engines.pocketsphinx.recognizer import PocketsphinxRecognizer
 
     options = DecoderOptions(max_utterance_s=server.max_utterance_s)
     return PocketsphinxRecognizer(label=f"room {name}", options=options)
@@ -18,8 +18,8 @@ def embedded_recognizer(name: str, server: ServerSettings) -> Recognizer:
 
 def transcribe_recognizer(name: str, room: RoomSettings, server: ServerSettings) -> Recognizer:
     """Amazon Transcribe for the room, configured from its settings."""
-    from edge_server.engines.transcribe_engine import TranscribeRecognizer
-    from edge_server.engines.transcribe_options import TranscribeOptions
+    from edge_server.engines.transcribe.options import TranscribeOptions
+    from edge_server.engines.transcribe.recognizer import TranscribeRecognizer
 
     languages = room.languages
     options = TranscribeOptions(
@@ -41,8 +41,8 @@ def build_recognizer(name: str, room: RoomSettings, server: ServerSettings) -> R
     if room.engine == "pocketsphinx":
         return embedded_recognizer(name, server)
     if room.engine == "transcribe":
-        from edge_server.engines.fallback import FallbackRecognizer
-        from edge_server.engines.fallback_policy import FallbackPolicy
+        from edge_server.engines.fallback.policy import FallbackPolicy
+        from edge_server.engines.fallback.recognizer import FallbackRecognizer
 
         fallback = embedded_recognizer(name, server) if room.fallback else None
         return FallbackRecognizer(
@@ -59,7 +59,7 @@ def build_translator(room: RoomSettings, server: ServerSettings) -> Translator |
     if room.translator == "none":
         return None
     if room.translator == "amazon-translate":
-        from edge_server.engines.translate_engine import TranslateOptions, TranslateTranslator
+        from edge_server.engines.translate.translator import TranslateOptions, TranslateTranslator
 
         return TranslateTranslator(
             TranslateOptions(
@@ -76,12 +76,12 @@ def build_synthesizer(room: RoomSettings, server: ServerSettings) -> Synthesizer
     if room.synthesizer == "none":
         return None
     if room.synthesizer == "espeak":
-        from edge_server.engines.espeak_engine import EspeakSynthesizer
+        from edge_server.engines.espeak.synthesizer import EspeakSynthesizer
 
         return EspeakSynthesizer()
     if room.synthesizer == "polly":
-        from edge_server.engines.polly_engine import PollySynthesizer
-        from edge_server.engines.polly_options import PollyOptions
+        from edge_server.engines.polly.options import PollyOptions
+        from edge_server.engines.polly.synthesizer import PollySynthesizer
 
         return PollySynthesizer(
             PollyOptions(

@@ -25,7 +25,7 @@ import numpy as np
 
 from edge_audio.node import AudioNode
 from edge_audio.settings import NodeSettings
-from edge_server.sd_notify import Notifier
+from edge_server.contract.systemd_notify import Notifier
 
 SLOT_S = 0.5
 BLOCK_S = 0.1

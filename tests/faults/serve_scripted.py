@@ -15,8 +15,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from edge_server.app import create_app
-from edge_server.settings import SettingsError, load_settings
+from edge_server.core.settings import SettingsError, load_settings
+from edge_server.web.app import create_app
 from tests.scripted_engine import ScriptedRecognizer
 
 

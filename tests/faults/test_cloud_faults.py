@@ -24,13 +24,13 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from edge_server.backoff import BackoffPolicy
-from edge_server.engines.base import Hypothesis
+from edge_server.contract.backoff import BackoffPolicy
+from edge_server.core.engine_api import HEALTHY, Hypothesis, RecognizerHealth
+from edge_server.core.settings import RoomSettings, ServerSettings
 from edge_server.engines.factory import transcribe_recognizer
-from edge_server.engines.fallback import FallbackRecognizer
-from edge_server.engines.fallback_policy import FallbackPolicy
-from edge_server.keys import ROOMS
-from edge_server.settings import RoomSettings, ServerSettings
+from edge_server.engines.fallback.policy import FallbackPolicy
+from edge_server.engines.fallback.recognizer import FallbackRecognizer
+from edge_server.web.app_keys import ROOMS
 from tests.conftest import LiveServer, make_settings, open_audio, recv_json
 from tests.fakes.aws_env import isolate_aws
 from tests.fakes.tls import make_ca
@@ -85,6 +85,9 @@ class FakeModelRecognizer:
 
     async def open_stream(self, language: str) -> FakeModelStream:
         return FakeModelStream(language)
+
+    def health(self) -> RecognizerHealth:
+        return HEALTHY
 
     async def close(self) -> None:
         pass
@@ -263,7 +266,7 @@ async def test_cloud_throttles_new_streams_then_recovers(
     assert offline_seen == [True], "screens were told the room is on offline captions"
     statuses = [m for _, m in cloud.messages if m["type"] == "status"]
     assert statuses[-1]["offline"] is False
-    switches = cloud.server.app[ROOMS].get("main").health()["engine_switches"]
+    switches = health(cloud.server.app[ROOMS].get("main"))["engine_switches"]
     assert [s["to"] for s in switches] == ["embedded", "transcribe"], switches
     assert "throttled" in switches[0]["reason"] or "LimitExceeded" in switches[0]["reason"]
     with capsys.disabled():
@@ -290,5 +293,5 @@ async def test_cloud_throttles_mid_stream(cloud: Cloud, capsys: pytest.CaptureFi
     # Retried within the grace period: no switch (words that were waiting when a talk ends
     # during the retries would be finalized on the embedded engine, by design).
     assert set(engines) == {"transcribe"}, engines
-    assert cloud.server.app[ROOMS].get("main").health()["engine_switches"] == []
+    assert health(cloud.server.app[ROOMS].get("main"))["engine_switches"] == []
     assert len(cloud.fake.streams) == 5  # the throttled stream, three refusals, the retry

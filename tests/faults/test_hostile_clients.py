@@ -21,7 +21,7 @@ import aiohttp
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from edge_server.settings import ServerSettings
+from edge_server.core.settings import ServerSettings
 from tests.conftest import HELLO, LiveServer, make_settings, open_audio, recv_json, wait_closed
 from tests.faults.helpers import (
     RawWebSocket,

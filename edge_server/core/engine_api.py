@@ -1,0 +1,131 @@
+"""The engine interfaces the room pipeline speaks to. Pure: types and protocols only.
+
+A room never imports an engine module directly: it receives a :class:`Recognizer` (and,
+optionally, a :class:`Translator` and a :class:`Synthesizer`) built from its settings
+(:mod:`edge_server.engines.factory`), so engines can be swapped per room and the room logic can
+be tested with any implementation. Everything a room reads of an engine is declared here,
+its health included: nothing probes an engine with ``getattr``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class EngineError(RuntimeError):
+    """An engine failed in a way the room should report (and may recover from)."""
+
+    retryable: bool = True
+    """False when trying again cannot help (credentials, configuration, bad request)."""
+
+
+class UnsupportedLanguage(EngineError):
+    """The engine cannot handle the requested language."""
+
+    retryable = False
+
+
+@dataclass(frozen=True)
+class Word:
+    """One word of a result, with whether the engine will still change it."""
+
+    text: str
+    start: float
+    end: float
+    stable: bool
+    """True when the engine promises not to revise this word (Transcribe's ``Stable``)."""
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """One recognizer result, times in seconds from the start of its stream."""
+
+    text: str
+    is_final: bool
+    start: float
+    end: float
+    language: str
+    """The language of this result: the stream's, or the one the engine identified."""
+    words: tuple[Word, ...] = ()
+    """Per-word detail when the engine gives it (empty for pocketsphinx)."""
+    engine: str = ""
+    """The engine that produced it, when a wrapper switches engines (else the room's)."""
+
+
+@dataclass(frozen=True)
+class RecognizerHealth:
+    """What a recognizer says about itself for ``/healthz``, the status page and metrics."""
+
+    offline: bool = False
+    """True while the embedded engine captions in place of the cloud one the room asked for."""
+    last_error: str | None = None
+    """The latest failure the engine recovered from, or None."""
+    switches: tuple[Mapping[str, str], ...] = ()
+    """Recent engine switches, oldest first: ``{"at": ISO time, "to": engine, "reason"}``."""
+
+
+HEALTHY = RecognizerHealth()
+"""The health of a recognizer with nothing to report."""
+
+
+class RecognizerStream(Protocol):
+    """One continuous stream of audio into a recognizer (one audio connection)."""
+
+    async def send_audio(self, pcm: bytes) -> None:
+        """Feed 16 kHz mono s16le audio; waits while the engine is behind (back-pressure)."""
+
+    async def finish(self) -> None:
+        """End of audio: the utterance in progress is finalized, then :meth:`results` ends."""
+
+    def results(self) -> AsyncIterator[Hypothesis]:
+        """Partials and finals in order; ends after :meth:`finish` or raises EngineError."""
+        ...
+
+
+class Recognizer(Protocol):
+    """A streaming speech-to-text engine for one room."""
+
+    @property
+    def name(self) -> str:
+        """Short engine name shown on screens and in /healthz (``"pocketsphinx"``)."""
+        ...
+
+    def supported_languages(self) -> frozenset[str] | None:
+        """Languages it accepts, or None when it accepts any valid code."""
+        ...
+
+    async def open_stream(self, language: str) -> RecognizerStream:
+        """Start a stream in ``language``; raises :class:`UnsupportedLanguage` or EngineError."""
+        ...
+
+    def health(self) -> RecognizerHealth:
+        """Whether it stands in for another engine, its last error and its switches."""
+        ...
+
+    async def close(self) -> None:
+        """Release processes, threads and connections."""
+
+
+class Translator(Protocol):
+    """Translates finalized sentences."""
+
+    name: str
+
+    async def translate(self, text: str, source: str, targets: Sequence[str]) -> Mapping[str, str]:
+        """Translations of ``text`` for each target; a target that failed is absent."""
+        ...
+
+
+class Synthesizer(Protocol):
+    """Turns text into 16 kHz mono s16le speech."""
+
+    name: str
+
+    def synthesize(self, text: str, language: str) -> AsyncIterator[bytes]:
+        """PCM chunks as they are produced."""
+        ...
+
+    async def close(self) -> None:
+        """Release processes, threads and connections."""

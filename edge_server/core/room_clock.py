@@ -1,0 +1,43 @@
+"""A room's clock: the id of its next caption segment and its timeline. Pure.
+
+Segment ids increase within a room and are never reused, even across restarts; the timeline
+counts the seconds of audio the room has heard, across sessions and restarts, plus audio a node
+reported dropping while it was away. Both start from the transcript on disk. The room owns the
+clock; an audio session moves it only through these methods.
+"""
+
+from __future__ import annotations
+
+
+class RoomClock:
+    """Where the next segment id and the next second of audio go."""
+
+    def __init__(self, next_segment: int = 1, timeline: float = 0.0) -> None:
+        self._next_segment = next_segment
+        self._timeline = timeline
+
+    @property
+    def next_segment(self) -> int:
+        """The id the next caption segment gets."""
+        return self._next_segment
+
+    @property
+    def timeline(self) -> float:
+        """Seconds of audio the room has heard (or skipped) so far."""
+        return self._timeline
+
+    def segments_used(self, next_segment: int) -> None:
+        """Ids below ``next_segment`` are taken (a session opened segments up to it)."""
+        self._next_segment = max(self._next_segment, next_segment)
+
+    def heard(self, timeline: float) -> None:
+        """Audio arrived up to ``timeline`` (the clock never goes back)."""
+        self._timeline = max(self._timeline, timeline)
+
+    def skip(self, seconds: float) -> None:
+        """A node reported ``seconds`` of audio it had to drop: the timeline moves on by that."""
+        self._timeline += max(0.0, seconds)
+
+    def settle(self, stored_end: float) -> None:
+        """After a session: the timeline is at least the end of the last stored final."""
+        self._timeline = max(self._timeline, stored_end)

@@ -1,0 +1,128 @@
+"""Streaming speech recognition with pocketsphinx: voice-activity endpointing plus decoding.
+
+:class:`StreamingDecoder` turns arbitrary chunks of 16 kHz s16le audio into partial and final
+results. It runs inside the worker process (pocketsphinx holds the GIL while it decodes, so it
+never runs in the server's process). No I/O here: chunks in, event dicts out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pocketsphinx import Decoder, Endpointer
+
+from edge_server.engines.pocketsphinx.worker_protocol import DecoderOptions
+
+
+class StreamingDecoder:
+    """One pocketsphinx decoder, reused across streams (loading the model is the slow part)."""
+
+    def __init__(self, options: DecoderOptions | None = None) -> None:
+        self.options = options or DecoderOptions()
+        self._decoder = Decoder(loglevel="ERROR")
+        self._endpointer = self._new_endpointer()
+        self._pending = b""
+        self._in_utterance = False
+        self._utt_start = 0.0
+        self._utt_audio_s = 0.0
+        self._last_partial_at = 0.0
+        self._last_partial_text = ""
+
+    def _new_endpointer(self) -> Endpointer:
+        return Endpointer(window=self.options.vad_window_s, ratio=self.options.vad_ratio)
+
+    @property
+    def frame_bytes(self) -> int:
+        """Bytes the endpointer takes at a time (30 ms)."""
+        return int(self._endpointer.frame_bytes)
+
+    def start_stream(self) -> None:
+        """Reset timing and state for a new stream (a new audio connection)."""
+        if self._in_utterance:
+            self._decoder.end_utt()
+        self._endpointer = self._new_endpointer()
+        self._pending = b""
+        self._in_utterance = False
+
+    def process(self, pcm: bytes) -> list[dict[str, Any]]:
+        """Feed audio; return the partial and final events it produced."""
+        events: list[dict[str, Any]] = []
+        data = self._pending + pcm
+        size = self.frame_bytes
+        whole = len(data) - len(data) % size
+        for offset in range(0, whole, size):
+            events.extend(self._process_frame(data[offset : offset + size]))
+        self._pending = data[whole:]
+        return events
+
+    def finish(self) -> list[dict[str, Any]]:
+        """End of stream: decode what is buffered and finalize the utterance in progress."""
+        events: list[dict[str, Any]] = []
+        # end_stream() flushes the endpointer's window of delayed speech; it fails on an empty
+        # buffer (pocketsphinx 5.1.1), so an exact multiple of 30 ms ends with one silent sample.
+        tail = self._pending or b"\0\0"
+        self._pending = b""
+        was_in_speech = self._endpointer.in_speech
+        speech = self._endpointer.end_stream(tail)
+        if speech is not None:
+            if not self._in_utterance:
+                self._begin(self._endpointer.speech_start)
+            self._feed(speech)
+        if self._in_utterance:
+            end = self._endpointer.speech_end if was_in_speech else self._utt_end()
+            events.extend(self._finalize(max(end, self._utt_end())))
+        return events
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _utt_end(self) -> float:
+        return self._utt_start + self._utt_audio_s
+
+    def _begin(self, start: float) -> None:
+        self._decoder.start_utt()
+        self._in_utterance = True
+        self._utt_start = start
+        self._utt_audio_s = 0.0
+        self._last_partial_at = 0.0
+        self._last_partial_text = ""
+
+    def _feed(self, speech: bytes) -> None:
+        self._decoder.process_raw(speech, no_search=False, full_utt=False)
+        self._utt_audio_s += len(speech) / 32000.0
+
+    def _process_frame(self, frame: bytes) -> list[dict[str, Any]]:
+        was_in_speech = self._endpointer.in_speech
+        speech = self._endpointer.process(frame)
+        if speech is None:
+            return []
+        if not self._in_utterance:
+            self._begin(self._endpointer.speech_start)
+        self._feed(speech)
+        if was_in_speech and not self._endpointer.in_speech:
+            return self._finalize(self._endpointer.speech_end)
+        if self._utt_audio_s >= self.options.max_utterance_s:
+            end = self._utt_end()
+            events = self._finalize(end)
+            self._begin(end)
+            return events
+        return self._maybe_partial()
+
+    def _hyp_text(self) -> str:
+        hyp = self._decoder.hyp()
+        return str(hyp.hypstr).strip() if hyp is not None else ""
+
+    def _maybe_partial(self) -> list[dict[str, Any]]:
+        if self._utt_audio_s - self._last_partial_at < self.options.partial_interval_s:
+            return []
+        self._last_partial_at = self._utt_audio_s
+        text = self._hyp_text()
+        if not text or text == self._last_partial_text:
+            return []
+        self._last_partial_text = text
+        return [{"t": "partial", "text": text, "start": self._utt_start, "end": self._utt_end()}]
+
+    def _finalize(self, end: float) -> list[dict[str, Any]]:
+        self._decoder.end_utt()
+        self._in_utterance = False
+        text = self._hyp_text()
+        return [{"t": "final", "text": text, "start": self._utt_start, "end": end}]

@@ -1,0 +1,1 @@
+"""Amazon Translate as a room's translator (``translator``)."""

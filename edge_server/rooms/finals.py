@@ -1,0 +1,96 @@
+"""A final's way out of a room, in this order: translated (when the room has a translator and
+targets), written to disk, published to subscribers, then spoken for listeners.
+
+"On disk before it is shown": a final is published only after the transcript write returned.
+When the write fails the line is still shown (a blank monitor helps nobody) and the failure is
+loud in the log and in ``/healthz``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from edge_server.core.costs import CostMeter
+from edge_server.core.engine_api import EngineError, Translator
+from edge_server.core.error_log import ErrorLog, utc_now
+from edge_server.core.latency import LatencyStats
+from edge_server.core.trace import PipelineTrace, Stage
+from edge_server.rooms.fanout import Broadcaster, dumps_message
+from edge_server.rooms.listener_speech import SpeechHub
+from edge_server.rooms.transcript import TranscriptStore
+
+log = logging.getLogger(__name__)
+
+
+class FinalPipeline:
+    """Translate, store, publish and speak the finals of one room."""
+
+    def __init__(
+        self,
+        room: str,
+        store: TranscriptStore,
+        broadcaster: Broadcaster,
+        *,
+        translator: Translator | None,
+        translate_timeout_s: float,
+        speech: SpeechHub | None,
+        costs: CostMeter,
+        latency: LatencyStats,
+        errors: ErrorLog,
+        trace: PipelineTrace | None = None,
+    ) -> None:
+        self.room = room
+        self.store = store
+        self.broadcaster = broadcaster
+        self.translator = translator
+        self.translate_timeout_s = translate_timeout_s
+        self.speech = speech
+        self.costs = costs
+        self.latency = latency
+        self.errors = errors
+        self.trace = trace
+
+    async def commit(
+        self, message: dict[str, Any], targets: Sequence[str], arrived_at: float | None
+    ) -> dict[str, Any]:
+        """Translate into ``targets``, write to disk, publish and speak one final; returns the
+        stored record. ``arrived_at``: when the audio that ended it arrived (monotonic), for
+        the caption latency."""
+        targets = [t for t in targets if t != message["lang"]]
+        if self.translator is not None and targets:
+            try:
+                translations = await asyncio.wait_for(
+                    self.translator.translate(message["text"], message["lang"], targets),
+                    self.translate_timeout_s + 1.0,
+                )
+                message["translations"] = dict(translations)
+                self.costs.add_translation(message["text"], len(translations))
+            except (EngineError, TimeoutError) as exc:
+                self.errors.add(f"translation: {exc}")
+                log.warning("room %s: translation failed: %s", self.room, exc)
+        message["wall"] = utc_now()
+        trace = self.trace
+        if trace is not None:
+            trace(Stage.WRITE_START, message)
+        try:
+            await self.store.append(message)
+        except OSError as exc:
+            # Showing the line beats a blank screen; the failure is loud in logs and /healthz.
+            self.errors.add(f"transcript write failed: {exc}")
+            log.error("room %s: could not write the transcript: %s", self.room, exc)
+        if trace is not None:
+            trace(Stage.WRITE_DONE, message)
+        self.broadcaster.publish(dumps_message(message))
+        if arrived_at is not None:
+            self.latency.add(time.monotonic() - arrived_at)
+        if self.speech is not None:
+            self.speech.on_final(message)
+        return message
+
+    def publish_partial(self, message: dict[str, Any]) -> None:
+        """Send a partial to subscribers that want partials."""
+        self.broadcaster.publish(dumps_message(message), partial=True)

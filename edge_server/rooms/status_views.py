@@ -1,0 +1,153 @@
+"""What a room shows of itself: the ``status`` message for screens, its part of ``/healthz``
+and its card on the tech lead's status page. Read-only views of the room's parts."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any, Protocol
+
+from edge_server.core.costs import CostMeter
+from edge_server.core.engine_api import Recognizer, Translator
+from edge_server.core.error_log import ErrorLog
+from edge_server.core.latency import LatencyStats
+from edge_server.core.room_clock import RoomClock
+from edge_server.core.settings import RoomSettings
+from edge_server.rooms.fanout import Broadcaster
+from edge_server.rooms.listener_speech import SpeechHub
+from edge_server.rooms.sources import SourceSlot
+from edge_server.rooms.transcript import TranscriptStore
+
+SIGNAL_STEP_DB = 6
+"""Screens get levels in steps of this many dB, so a status is not sent every second."""
+
+
+class RoomParts(Protocol):
+    """The parts of a room the views read (:class:`~edge_server.rooms.room.Room` has them)."""
+
+    name: str
+    settings: RoomSettings
+    recognizer: Recognizer
+    translator: Translator | None
+    store: TranscriptStore
+    broadcaster: Broadcaster
+    speech: SpeechHub | None
+    sources: SourceSlot
+    clock: RoomClock
+    errors: ErrorLog
+    latency: LatencyStats
+    costs: CostMeter
+    language_override: bool
+
+    def languages(self) -> list[str]:
+        """The source language, then the targets."""
+        ...
+
+
+def audio_state(room: RoomParts) -> str:
+    """``flowing``, ``connected`` (no frame for a while) or ``absent``."""
+    return room.sources.audio_state()
+
+
+def status_message(room: RoomParts) -> dict[str, Any]:
+    """The ``status`` message for subscribers."""
+    source = room.sources.current
+    return {
+        "type": "status",
+        "room": room.name,
+        "engine": room.recognizer.name,
+        "source_lang": source.language if source else room.settings.source_lang,
+        "targets": list(room.settings.targets),
+        "translator": room.translator.name if room.translator else "none",
+        "audio": audio_state(room),
+        "signal": _coarse_signal(room),
+        "offline": room.recognizer.health().offline,
+        "languages": room.languages(),
+        "speech": room.speech is not None,
+        "synthesizer": room.speech.name if room.speech else "none",
+    }
+
+
+def _coarse_signal(room: RoomParts) -> dict[str, Any] | None:
+    source = room.sources.current
+    level = source.signal if source else None
+    if level is None:
+        return None
+    step = SIGNAL_STEP_DB
+    return {
+        "rms_dbfs": step * round(level.rms_dbfs / step),
+        "peak_dbfs": step * round(level.peak_dbfs / step),
+        "clipping": level.clipping,
+        "no_signal": level.no_signal,
+    }
+
+
+def health(room: RoomParts) -> dict[str, Any]:
+    """This room's part of ``/healthz``."""
+    current = room.sources.current
+    source = None
+    if current is not None:
+        last = current.last_frame_at
+        source = {
+            "session": current.session,
+            "client": f"{current.client_name} {current.client_version}".strip(),
+            "remote": current.remote,
+            "language": current.language,
+            "device": current.device,
+            "audio_seconds": round(current.audio_seconds, 1),
+            "last_frame_age_s": None if last is None else round(time.monotonic() - last, 2),
+            "signal": dataclasses.asdict(signal) if (signal := current.signal) else None,
+            "gaps": current.gaps,
+            "dropped_s": round(current.dropped_s, 1),
+        }
+    engine = room.recognizer.health()
+    state = audio_state(room)
+    return {
+        "engine": room.recognizer.name,
+        "translator": room.translator.name if room.translator else "none",
+        "source_lang": room.settings.source_lang,
+        "targets": list(room.settings.targets),
+        "audio": state,
+        "audio_flowing": state == "flowing",
+        "offline": engine.offline,
+        "source": source,
+        "subscribers": len(room.broadcaster.subscribers),
+        "finals": room.store.count,
+        "timeline_s": round(room.clock.timeline, 3),
+        "last_error": room.errors.last,
+        "recognizer_error": engine.last_error,
+        "engine_switches": [dict(s) for s in engine.switches],
+        "cost": room.costs.estimate(),
+    }
+
+
+def admin_status(room: RoomParts) -> dict[str, Any]:
+    """This room for the tech lead's status page: health plus latency, listeners, errors."""
+    status = health(room)
+    by_lang: dict[str, int] = {}
+    with_audio = 0
+    for subscriber in room.broadcaster.subscribers.values():
+        key = subscriber.lang or "all"
+        by_lang[key] = by_lang.get(key, 0) + 1
+        with_audio += subscriber.audio
+    latency = room.latency.summary()
+    supported = room.recognizer.supported_languages()
+    status.update(
+        {
+            "languages": list(room.settings.languages),
+            "source_langs": sorted(supported) if supported is not None else None,
+            "identification": room.settings.engine == "transcribe",
+            "language_override": room.language_override,
+            "latency": dataclasses.asdict(latency) if latency else None,
+            "listeners": {
+                "total": len(room.broadcaster.subscribers),
+                "audio": with_audio,
+                "by_lang": by_lang,
+            },
+            "errors": room.errors.entries(),
+            "speech": room.speech is not None,
+            "synthesizer": room.speech.name if room.speech else "none",
+            "speech_health": room.speech.health() if room.speech else None,
+        }
+    )
+    return status

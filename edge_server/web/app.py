@@ -1,0 +1,98 @@
+"""The aiohttp application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+import kiosk
+from edge_server.core.settings import ServerSettings
+from edge_server.core.trace import PipelineTrace
+from edge_server.rooms.registry import (
+    RecognizerFactory,
+    RoomRegistry,
+    SynthesizerFactory,
+    TranslatorFactory,
+)
+from edge_server.web import health, pages, qr, status_api, transcripts, ws_audio, ws_captions
+from edge_server.web.access import install_limiter
+from edge_server.web.app_keys import ROOMS, SETTINGS, SOCKETS, STARTED
+from edge_server.web.metrics import setup_metrics
+from edge_server.web.open_sockets import OpenSockets
+
+log = logging.getLogger(__name__)
+SHUTDOWN_REASON = b"shutting_down: the server is stopping or restarting"
+
+
+async def _rooms_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    registry = app[ROOMS]
+    registry.load_existing()
+    ticker = asyncio.create_task(registry.tick_status(), name="status-ticker")
+    yield
+    ticker.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await ticker
+    await registry.close()
+
+
+async def _close_sockets(app: web.Application) -> None:
+    for ws in app[SOCKETS].snapshot():
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await ws.close(code=1001, message=SHUTDOWN_REASON)
+
+
+async def _no_cache_for_pages(request: web.Request, response: web.StreamResponse) -> None:
+    # A kiosk left running for days must pick up new page files after an upgrade.
+    if request.path.startswith(("/static/", "/kiosk/", "/listen/", "/status")):
+        response.headers["Cache-Control"] = "no-cache"
+
+
+def create_app(
+    settings: ServerSettings,
+    recognizer_factory: RecognizerFactory | None = None,
+    synthesizer_factory: SynthesizerFactory | None = None,
+    translator_factory: TranslatorFactory | None = None,
+    *,
+    trace: PipelineTrace | None = None,
+) -> web.Application:
+    """Build the application: routes, rooms, background tasks and shutdown behaviour.
+
+    The factories replace the engines the settings name (tests, benchmarks); ``trace`` sees
+    each step of every room's pipeline (:mod:`edge_server.core.trace`, for the benchmark).
+    """
+    app = web.Application()
+    app[SETTINGS] = settings
+    app[ROOMS] = RoomRegistry(
+        settings, recognizer_factory, synthesizer_factory, translator_factory, trace
+    )
+    app[SOCKETS] = OpenSockets()
+    app[STARTED] = time.monotonic()
+    install_limiter(app)
+    app.cleanup_ctx.append(_rooms_lifecycle)
+    app.on_shutdown.append(_close_sockets)
+    app.on_response_prepare.append(_no_cache_for_pages)
+    app.add_routes(
+        [
+            web.get("/", pages.index),
+            web.get("/healthz", health.healthz),
+            web.get("/kiosk/{room}", pages.kiosk_page),
+            web.get("/listen/{room}", pages.listen_page),
+            web.get("/status", pages.status_page),
+            web.get("/api/status", status_api.api_status),
+            web.post("/api/rooms/{room}/settings", status_api.change_room_settings),
+            web.get("/rooms/{room}/qr.svg", qr.qr_code),
+            web.get(
+                r"/rooms/{room}/transcript.{fmt:txt|srt|vtt|jsonl}", transcripts.transcript_export
+            ),
+            web.get("/ws/audio/{room}", ws_audio.audio_uplink),
+            web.get("/ws/captions/{room}", ws_captions.captions),
+            web.static("/static", kiosk.WEB_ROOT),
+        ]
+    )
+    setup_metrics(app)
+    return app

@@ -1,0 +1,96 @@
+"""``GET /metrics``: every room's state in the Prometheus text format.
+
+A collector reads the rooms at each scrape (no counters to keep in step); the registry belongs
+to the application, not to the process, so tests and several apps do not share it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from edge_server.rooms.registry import RoomRegistry
+from edge_server.rooms.status_views import audio_state
+from edge_server.web.app_keys import ROOMS
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class RoomCollector(Collector):
+    """Gauges and counters derived from the rooms' current state."""
+
+    def __init__(self, rooms: RoomRegistry) -> None:
+        self.rooms = rooms
+
+    def collect(self) -> Iterator[Metric]:
+        """One sample per room (and per engine or service where it applies)."""
+        flowing = GaugeMetricFamily(
+            "edge_room_audio_flowing", "1 while audio frames arrive", labels=["room"]
+        )
+        offline = GaugeMetricFamily(
+            "edge_room_offline", "1 while the embedded engine stands in for the cloud",
+            labels=["room"],
+        )  # fmt: skip
+        subscribers = GaugeMetricFamily(
+            "edge_room_subscribers", "Connected caption subscribers", labels=["room"]
+        )
+        rms = GaugeMetricFamily(
+            "edge_room_signal_rms_dbfs", "Last reported input level", labels=["room"]
+        )
+        no_signal = GaugeMetricFamily(
+            "edge_room_no_signal", "1 while the audio node reports no signal", labels=["room"]
+        )
+        finals = CounterMetricFamily(
+            "edge_room_finals", "Finalized captions in the transcript", labels=["room"]
+        )
+        audio = CounterMetricFamily(
+            "edge_room_recognizer_audio_seconds", "Audio sent to each recognizer",
+            labels=["room", "engine"],
+        )  # fmt: skip
+        cost = GaugeMetricFamily(
+            "edge_room_cost_usd", "Estimated cloud cost since start", labels=["room", "service"]
+        )
+        latency = GaugeMetricFamily(
+            "edge_room_caption_latency_seconds",
+            "Recent delay from the audio that ended a sentence to its final (p50, p95)",
+            labels=["room", "quantile"],
+        )
+        listeners = GaugeMetricFamily(
+            "edge_room_listeners_with_speech", "Listeners receiving speech", labels=["room", "lang"]
+        )
+        for name, room in sorted(self.rooms.rooms.items()):
+            summary = room.latency.summary()
+            if summary is not None:
+                latency.add_metric([name, "0.5"], summary.p50_s)
+                latency.add_metric([name, "0.95"], summary.p95_s)
+            for lang in sorted(room.broadcaster.audio_languages()):
+                listeners.add_metric([name, lang], float(len(room.broadcaster.listeners(lang))))
+            flowing.add_metric([name], float(audio_state(room) == "flowing"))
+            offline.add_metric([name], float(room.recognizer.health().offline))
+            subscribers.add_metric([name], float(len(room.broadcaster.subscribers)))
+            finals.add_metric([name], float(room.store.count))
+            signal = room.source.signal if room.source else None
+            if signal is not None:
+                rms.add_metric([name], signal.rms_dbfs)
+                no_signal.add_metric([name], float(signal.no_signal))
+            for engine, seconds in sorted(room.costs.recognizer_seconds.items()):
+                audio.add_metric([name, engine], seconds)
+            for service, usd in room.costs.estimate()["usd"].items():
+                cost.add_metric([name, service], usd)
+        yield from (flowing, offline, subscribers, rms, no_signal, finals, audio, cost)
+        yield from (latency, listeners)
+
+
+def setup_metrics(app: web.Application) -> None:
+    """Register the collector for this app and add the route."""
+    registry = CollectorRegistry(auto_describe=True)
+    registry.register(RoomCollector(app[ROOMS]))
+
+    async def metrics(_request: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE})
+
+    app.router.add_get("/metrics", metrics)

@@ -1,0 +1,152 @@
+"""``GET /ws/captions/{room}``: kiosks, phones and other caption subscribers."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from aiohttp import WSMsgType, web
+
+from edge_server.core.subscribe_params import (
+    InvalidParameter,
+    ListenRequest,
+    listen_from_query,
+    parse_listen_message,
+    parse_subscribe_params,
+)
+from edge_server.rooms.fanout import DirectWriter, Subscriber, dumps_message
+from edge_server.rooms.room import Room
+from edge_server.rooms.status_views import status_message
+from edge_server.web.access import READ_ROLES, close_refused, limit_attempts, refusal_for
+from edge_server.web.app_keys import SETTINGS, SOCKETS
+from edge_server.web.errors import json_error, room_or_400
+
+log = logging.getLogger(__name__)
+MAX_INCOMING = 4096
+
+
+async def captions(request: web.Request) -> web.StreamResponse:
+    """Send status, the backlog, then live captions until the client leaves or lags."""
+    limit_attempts(request)
+    room = room_or_400(request)
+    settings = request.app[SETTINGS]
+    try:
+        params = parse_subscribe_params(
+            request.query,
+            backlog_default=settings.backlog_default,
+            backlog_max=settings.backlog_max,
+        )
+        initial = listen_from_query(request.query)
+    except InvalidParameter as exc:
+        raise json_error(web.HTTPBadRequest, "invalid_parameter", str(exc)) from None
+    # No permessage-deflate: captions are small, and deflating each one once per subscriber
+    # would cost more CPU in fan-out than it saves on the network.
+    ws = web.WebSocketResponse(max_msg_size=MAX_INCOMING, heartbeat=20.0, compress=False)
+    await ws.prepare(request)
+    refused = refusal_for(request, READ_ROLES)
+    if refused is not None:
+        await close_refused(ws, *refused)
+        return ws
+    request.app[SOCKETS].add(ws)
+    label = f"subscriber {request.remote} of room {room.name}"
+
+    async def close(code: int, reason: str) -> None:
+        await ws.close(code=code, message=reason.encode())
+
+    backlog = room.store.backlog(params.backlog)
+    transport = request.transport
+    direct = DirectWriter(transport, lambda: ws.closed) if transport is not None else None
+    subscriber = Subscriber(
+        ws.send_str,
+        close,
+        partials=params.partials,
+        queue_size=settings.subscriber_queue + len(backlog) + 1,
+        label=label,
+        send_bytes=ws.send_bytes,
+        direct=direct,
+        trace=room.trace,
+    )
+    # No await between the snapshot above and add(): nothing can slip between backlog and live.
+    subscriber.offer(dumps_message(status_message(room)))
+    for record in backlog:
+        subscriber.offer(dumps_message(record | {"backlog": True}))
+    room.broadcaster.add(subscriber)
+    if initial is not None:
+        _listen(room, subscriber, initial)
+    log.info("%s connected (%d backlog)", label, len(backlog))
+    try:
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                _handle_text(room, subscriber, msg.data)
+    finally:
+        await room.broadcaster.remove(subscriber)
+        request.app[SOCKETS].discard(ws)
+        log.info("%s disconnected", label)
+    return ws
+
+
+def _handle_text(room: Room, subscriber: Subscriber, text: str) -> None:
+    """A message from a subscriber: ``ping`` or ``listen``; anything else gets an error."""
+    try:
+        message = json.loads(text)
+    except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deeply
+        message = None
+    if not isinstance(message, dict):
+        subscriber.offer(_error("bad_message", "expected a JSON object"))
+        return
+    kind = message.get("type")
+    if kind == "ping":
+        subscriber.offer('{"type":"pong"}')
+    elif kind == "listen":
+        try:
+            request = parse_listen_message(message)
+        except InvalidParameter as exc:
+            subscriber.offer(_error("invalid_parameter", str(exc)))
+            return
+        _listen(room, subscriber, request)
+    else:
+        subscriber.offer(
+            _error("unknown_type", f"unknown message type {str(kind)[:40]!r}; send ping or listen")
+        )
+
+
+def _listen(room: Room, subscriber: Subscriber, request: ListenRequest) -> None:
+    """Apply a listener's choice of language and sound, and say what it got."""
+    offered = room.languages()
+    if request.lang is not None and request.lang not in offered:
+        subscriber.offer(
+            _error(
+                "unknown_language",
+                f"room {room.name} offers {', '.join(offered)}, not {request.lang}",
+            )
+        )
+        return
+    subscriber.lang = request.lang
+    reason = _no_audio_reason(room, request.lang) if request.audio else None
+    subscriber.audio = request.audio and reason is None
+    subscriber.offer(
+        dumps_message(
+            {
+                "type": "listening",
+                "lang": subscriber.lang,
+                "audio": subscriber.audio,
+                "reason": reason,
+            }
+        )
+    )
+
+
+def _no_audio_reason(room: Room, lang: str | None) -> str | None:
+    if room.speech is None:
+        return "this room has no speech engine: text only"
+    if lang is None:
+        return "choose a language to hear"
+    if lang == room.languages()[0]:
+        return f"speech is offered for translations; the room itself speaks {lang}"
+    if lang in room.speech.unsupported:
+        return room.speech.unsupported[lang]
+    return None
+
+
+def _error(code: str, message: str) -> str:
+    return dumps_message({"type": "error", "code": code, "message": message})
