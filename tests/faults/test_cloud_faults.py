@@ -30,6 +30,7 @@ from edge_server.core.settings import RoomSettings, ServerSettings
 from edge_server.engines.factory import transcribe_recognizer
 from edge_server.engines.fallback.policy import FallbackPolicy
 from edge_server.engines.fallback.recognizer import FallbackRecognizer
+from edge_server.rooms.status_views import health
 from edge_server.web.app_keys import ROOMS
 from tests.conftest import LiveServer, make_settings, open_audio, recv_json
 from tests.fakes.aws_env import isolate_aws
