@@ -15,12 +15,12 @@ import pytest
 from moto import mock_aws
 
 from edge_server.core.engine_api import UnsupportedLanguage
-from edge_server.engines.aws.config import AwsTarget
 from edge_server.engines.aws.errors import (
     CredentialsError,
     ServiceUnavailableError,
     ThrottlingError,
 )
+from edge_server.engines.aws.target import AwsTarget
 from edge_server.engines.polly.errors import classify
 from edge_server.engines.polly.options import PollyOptions, streaming_path
 from edge_server.engines.polly.synthesizer import PollySynthesizer

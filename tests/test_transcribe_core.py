@@ -9,12 +9,6 @@ import pytest
 from amazon_transcribe.model import Alternative, Item, Result
 
 from edge_server.core.engine_api import UnsupportedLanguage, Word
-from edge_server.engines.aws.config import (
-    check_region,
-    configured_endpoint,
-    resolve_region,
-    service_env_name,
-)
 from edge_server.engines.aws.errors import (
     BadRequestError,
     CredentialsError,
@@ -25,6 +19,12 @@ from edge_server.engines.aws.errors import (
     service_error,
     transport_error,
     transport_error_class,
+)
+from edge_server.engines.aws.target import (
+    check_region,
+    configured_endpoint,
+    resolve_region,
+    service_env_name,
 )
 from edge_server.engines.transcribe.options import (
     StreamPlan,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from edge_server.engines.aws.config import AwsTarget
+from edge_server.engines.aws.target import AwsTarget
 
 STREAMING_ENGINE = "generative"
 

@@ -29,8 +29,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from edge_server.core.engine_api import UnsupportedLanguage
-from edge_server.engines.aws.config import AwsTarget, boto3_client, new_session
+from edge_server.engines.aws.config import boto3_client, new_session
 from edge_server.engines.aws.errors import CloudEngineError, timeout_error
+from edge_server.engines.aws.target import AwsTarget
 from edge_server.engines.polly.errors import SERVICE, classify
 from edge_server.engines.polly.options import (
     STREAMING_ENGINE,

@@ -40,7 +40,6 @@ from awscrt import http as crt_http  # type: ignore[import-untyped]
 from awscrt import io as crt_io
 from awscrt.exceptions import AwsCrtError  # type: ignore[import-untyped]
 
-from edge_server.engines.aws.config import AwsTarget
 from edge_server.engines.aws.errors import (
     CloudEngineError,
     CredentialsError,
@@ -49,6 +48,7 @@ from edge_server.engines.aws.errors import (
     service_error,
     transport_error,
 )
+from edge_server.engines.aws.target import AwsTarget
 from edge_server.engines.transcribe.body import WaitingBody
 from edge_server.engines.transcribe.crt_bridge import runtime_result
 
