@@ -30,6 +30,7 @@ from edge_server.engines.fallback.policy import (
     FallbackPolicy,
     FallbackState,
     Mode,
+    Retry,
     SwitchToFallback,
 )
 
@@ -278,7 +279,9 @@ class FallbackStream:
                 if isinstance(decision, SwitchToFallback) and self._fallback is not None:
                     target, delay, switching = self._fallback, 0.0, True
                 else:
-                    target, delay = owner.primary, getattr(decision, "delay_s", 1.0)
+                    # Retry, or SwitchToFallback without a fallback: the primary once more
+                    retry_s = decision.delay_s if isinstance(decision, Retry) else 1.0
+                    target, delay = owner.primary, retry_s
             await asyncio.sleep(delay)
             async with self._lock:
                 if self._finishing:
