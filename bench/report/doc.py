@@ -181,7 +181,7 @@ def stages_table(found: dict[str, Any] | None) -> list[str]:
 
 def document(results: dict[str, Any], table: str) -> str:
     """The whole document."""
-    from bench.doctext_sections import sections
+    from bench.report.sections import sections
 
     lines = _head(results) + _targets(results)
     lines += ["## The table `make bench` printed", "", "```", table.strip("\n"), "```", ""]

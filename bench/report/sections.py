@@ -1,10 +1,10 @@
-"""The per-part sections of docs/performance.md (see :mod:`bench.doctext`)."""
+"""The per-part sections of docs/performance.md (see :mod:`bench.report.doc`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bench.doctext import stages_table
+from bench.report.doc import stages_table
 
 
 def _f(value: Any) -> str:

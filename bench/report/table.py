@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bench import plots
-from bench.doctext import document
+from bench.report import plots
+from bench.report.doc import document
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "performance.md"
 PLOTS = ROOT / "docs" / "performance"
 

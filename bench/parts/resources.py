@@ -1,7 +1,7 @@
 """CPU per room-hour and resident memory: edge-server per room (offline and cloud engines) and
 edge-audio.
 
-The server runs as its own process (:mod:`bench.serve` with the engines its settings name);
+The server runs as its own process (:mod:`bench.procs.serve` with the engines its settings name);
 its CPU and memory include its children (one pocketsphinx worker process per offline room).
 The cloud rooms use the real Amazon Transcribe SDK through the product's adapter against the
 local HTTP/2 + TLS fake (tests/fakes), reached through the standard ``AWS_*`` variables, as in
@@ -17,8 +17,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.procs import run_json, server_process
-from bench.procstat import loadavg, tree_pss_mb, tree_rss_mb
+from bench.lib.procstat import loadavg, tree_pss_mb, tree_rss_mb
+from bench.lib.spawn import run_json, server_process
 
 BASELINE_TARGET_MB = 80.0
 PER_ROOM_TARGET_MB = 10.0
@@ -59,7 +59,7 @@ async def engine_run(
                 idle, idle_pss = tree_rss_mb(proc.pid), tree_pss_mb(proc.pid)
                 baseline = idle if baseline is None else min(baseline, idle)
                 load = [
-                    "-m", "bench.loadcloud", "speech", "--port", str(port), "--server-pid",
+                    "-m", "bench.procs.loadcloud", "speech", "--port", str(port), "--server-pid",
                     str(proc.pid), "--rooms", str(rooms), "--seconds", str(seconds),
                 ]  # fmt: skip
                 result = await run_json(load, limit_s=seconds + 120)
@@ -86,8 +86,8 @@ async def engine_run(
 
 
 async def edge_audio_run(seconds: float) -> dict[str, Any]:
-    """``edge-audio run`` capturing from a private PipeWire (bench/edge_audio_cpu.py)."""
-    from bench import edge_audio_cpu
+    """``edge-audio run`` capturing from a private PipeWire (bench/standalone/edge_audio_cpu.py)."""
+    from bench.standalone import edge_audio_cpu
 
     load0 = loadavg()
     result = await asyncio.to_thread(edge_audio_cpu.run, seconds)
