@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.report.fmt import num
+from bench.report.sections import sections
+
 QUIET_LOAD = 0.7
-
-
-def _f(value: Any) -> str:
-    return "-" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _quiet(load: float | None) -> str:
@@ -23,8 +22,9 @@ def _head(results: dict[str, Any]) -> list[str]:
         at = results[k]["machine"]
         run = "quick" if results[k].get("quick") else "full"
         rows.append(
-            f"| {k} | {at['when']} | {_f(at['loadavg_at_start'][0])} | "
-            f"{_f(at.get('cpu_pressure_avg10'))} % | {run}, {_f(results[k].get('duration_s'))} s |"
+            f"| {k} | {at['when']} | {num(at['loadavg_at_start'][0])} | "
+            f"{num(at.get('cpu_pressure_avg10'))} % | "
+            f"{run}, {num(results[k].get('duration_s'))} s |"
         )
     return [
         "# Performance",
@@ -74,14 +74,14 @@ def _targets(results: dict[str, Any]) -> list[str]:
         verdict = "met" if p["target_met"] else f"missed by {cell['p99_ms'] - goal:.1f} ms"
         rows.append(
             f"| pipeline p99 <= {goal:g} ms at 4 rooms x 100 subscribers | p99 "
-            f"{_f(cell['p99_ms'])} ms (median of {len(cell['runs'])} runs, best "
-            f"{_f(best)} ms; load {cell['loadavg_1m']}) | {verdict} |"
+            f"{num(cell['p99_ms'])} ms (median of {len(cell['runs'])} runs, best "
+            f"{num(best)} ms; load {cell['loadavg_1m']}) | {verdict} |"
         )
     if "listeners" in results:
         lis = results["listeners"]
         rows.append(
             f"| listeners with speech within 50 % of one core | {lis['sustained_listeners']}"
-            f" sustained ({lis['limit']}); ~{_f(lis['extrapolated_listeners_at_budget'])}"
+            f" sustained ({lis['limit']}); ~{num(lis['extrapolated_listeners_at_budget'])}"
             f" at 50 % by CPU | (no number set) |"
         )
     if "resources" in results:
@@ -91,11 +91,11 @@ def _targets(results: dict[str, Any]) -> list[str]:
         added = cloud["rss_mb_per_added_room"] or cloud["rss_mb_per_room"]
         audio = r["edge_audio"].get("rss_mb")
         rows += [
-            f"| server baseline <= 80 MB resident | {_f(cloud['baseline_rss_mb'])} MB idle; "
-            f"{_f(base)} MB with the cloud SDK loaded | {_verdict(base, 80)} |",
-            f"| + <= 10 MB per cloud room | {_f(added)} MB per added room | "
+            f"| server baseline <= 80 MB resident | {num(cloud['baseline_rss_mb'])} MB idle; "
+            f"{num(base)} MB with the cloud SDK loaded | {_verdict(base, 80)} |",
+            f"| + <= 10 MB per cloud room | {num(added)} MB per added room | "
             f"{_verdict(added, 10)} |",
-            f"| edge-audio <= 40 MB resident | {_f(audio)} MB | {_verdict(audio, 40)} |",
+            f"| edge-audio <= 40 MB resident | {num(audio)} MB | {_verdict(audio, 40)} |",
         ]
     return [
         "## Targets",
@@ -124,9 +124,9 @@ def _why(results: dict[str, Any]) -> list[str]:
             "system call per subscriber, about 25-30 us each on this virtual machine, so the",
             "100th subscriber of a room gets it about 3 ms after the first (steps in section 1).",
             "What decides the p99 here is less our code than how fast an idle virtual CPU wakes",
-            f"up: 1 room x 10 subscribers has p99 {_f(quiet_small)} ms while 16 rooms x 10 (16",
-            f"times the work) has {_f(busy_small)} ms, and the target cell without fsync had p99",
-            f"{_f(no_fsync)} ms in this run. Separate runs of the target cell on a quiet machine",
+            f"up: 1 room x 10 subscribers has p99 {num(quiet_small)} ms while 16 rooms x 10 (16",
+            f"times the work) has {num(busy_small)} ms, and the target cell without fsync had p99",
+            f"{num(no_fsync)} ms in this run. Separate runs of the target cell on a quiet machine",
             "range widely (see the runs column of section 1). Fan-out was the part our code could",
             "cut: building each caption's frame once and writing it at once to idle subscribers",
             "(measured back to back when it was introduced: target cell p99 7.5 -> 5.8 ms, 16 x",
@@ -160,29 +160,8 @@ def _verdict(value: float | None, goal: float) -> str:
     return "met" if value <= goal else f"missed by {value - goal:.1f} MB"
 
 
-def stages_table(found: dict[str, Any] | None) -> list[str]:
-    """The table of bench/stages.py's steps, for section 1."""
-    if not found:
-        return []
-    rows = [f"| {k.replace('->', ' -> ')} | {_f(v['p50_ms'])} | {_f(v['max_ms'])} |"
-            for k, v in found["steps"].items()]  # fmt: skip
-    e2e = found["end_to_end"]
-    return [
-        f"Inside the server (bench/stages.py: stamps patched around each step, 1 room x "
-        f"{found['subscribers']} subscribers, fsync on; end to end in that run: p50 "
-        f"{_f(e2e['p50_ms'])} ms, p99 {_f(e2e['p99_ms'])} ms):",
-        "",
-        "| step | p50 ms | max ms |",
-        "|---|---|---|",
-        *rows,
-        "",
-    ]
-
-
 def document(results: dict[str, Any], table: str) -> str:
     """The whole document."""
-    from bench.report.sections import sections
-
     lines = _head(results) + _targets(results)
     lines += ["## The table `make bench` printed", "", "```", table.strip("\n"), "```", ""]
     lines += sections(results)
