@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.lib.cloudfake import transcribe_fake
 from bench.lib.spawn import run_json, server_process
-from bench.parts.resources import transcribe_fake
 
 SUBSCRIBERS = 100
 SLOW_SPEED = 10
