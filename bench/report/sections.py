@@ -26,14 +26,14 @@ def _cpu_us(cell: dict[str, Any]) -> float | None:
 
 
 def stages_table(found: dict[str, Any] | None) -> list[str]:
-    """The table of bench/stages.py's steps, for section 1."""
+    """The table of bench/parts/stages.py's steps, for section 1."""
     if not found:
         return []
     rows = [f"| {k.replace('->', ' -> ')} | {num(v['p50_ms'])} | {num(v['max_ms'])} |"
             for k, v in found["steps"].items()]  # fmt: skip
     e2e = found["end_to_end"]
     return [
-        f"Inside the server (bench/stages.py: stamps patched around each step, 1 room x "
+        f"Inside the server (bench/parts/stages.py: stamps patched around each step, 1 room x "
         f"{found['subscribers']} subscribers, fsync on; end to end in that run: p50 "
         f"{num(e2e['p50_ms'])} ms, p99 {num(e2e['p99_ms'])} ms):",
         "",
@@ -63,7 +63,8 @@ def pipeline_section(p: dict[str, Any]) -> list[str]:
         "![pipeline overhead](performance/pipeline.png)",
         "",
         "The real server (`create_app`, product settings, **fsync on**) in its own process, with a",
-        "recognizer of fixed latency (bench/engines.py): a *trigger* frame carries an id in its",
+        "recognizer of fixed latency (bench/lib/engines.py): a *trigger* frame carries an id "
+        "in its",
         f"first samples and becomes the final `m<id>` {num(p['recognizer_latency_ms'])} ms later",
         "(subtracted), so only our code is measured: the WebSocket read, the session, caption",
         "tracking, the transcript write and fsync (in a thread), fan-out and every WebSocket",
@@ -196,7 +197,8 @@ def resources_section(r: dict[str, Any]) -> list[str]:
         "resident, the acoustic model and a Python interpreter).",
         "",
         f"edge-audio (`edge-audio run` capturing a PipeWire monitor at 48 kHz stereo, as "
-        f"bench/edge_audio_cpu.py): {num(a.get('cpu_percent_of_one_core'))} % of one core = "
+        f"bench/standalone/edge_audio_cpu.py): {num(a.get('cpu_percent_of_one_core'))} % "
+        "of one core = "
         f"{num(a.get('cpu_s_per_room_hour'))} CPU s per hour, {num(a.get('rss_mb'))} MB resident "
         f"(peak {num(a.get('peak_rss_mb'))} MB).",
         "",
@@ -252,7 +254,8 @@ def compare_section(c: dict[str, Any]) -> list[str]:
         + ".",
         "",
         "The reference's CPU is the SDK's input loop polling the audio queue without waiting",
-        "(bench/transcribe_cpu.py measures ~100 % of a core on a quiet machine; less here when",
+        "(bench/standalone/transcribe_cpu.py measures ~100 % of a core on a quiet machine; "
+        "less here when",
         "other processes take their share). With a subscriber that stops reading, sequential",
         "sends block on it once its socket and transport buffers are full: every other",
         "subscriber (and the handler reading Transcribe results) waits until the keepalive",
@@ -282,7 +285,7 @@ def sections(results: dict[str, Any]) -> list[str]:
         "`connect_burst` and `connect_rate` raised to 100000 (every client of the benchmark",
         "comes from 127.0.0.1; the per-address limit would refuse them); the pipeline's target",
         "cell is also run with `fsync = false`, shown separately; the deterministic engines of",
-        "bench/engines.py replace the recognizer, translator and synthesizer where a section",
+        "bench/lib/engines.py replace the recognizer, translator and synthesizer where a section",
         "says so. State directories are fresh temporary directories on the machine's disk.",
         "",
     ]
