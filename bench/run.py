@@ -16,8 +16,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import compare, listeners, pipeline, report, resources
-from bench.procstat import loadavg, machine
+from bench.lib.procstat import loadavg, machine
+from bench.parts import compare, listeners, pipeline, resources
+from bench.report import files
+from bench.report.table import table
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "bench.json"
@@ -69,9 +71,9 @@ def main(argv: list[str] | None = None) -> int:
         results = json.loads(RESULTS.read_text())
     else:
         results = asyncio.run(run(parts, args.quick))
-    print(report.table(results))
+    print(table(results))
     if not args.no_doc:
-        written = report.write(results)
+        written = files.write(results)
         print(f"\nresults: {RESULTS.relative_to(ROOT)}; " + ", ".join(written))
     print(f"took {time.monotonic() - started:.0f} s")
     return 0

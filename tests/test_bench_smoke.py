@@ -10,7 +10,7 @@ import asyncio
 
 import pytest
 
-from bench import pipeline
+from bench.parts import pipeline
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -1,7 +1,7 @@
-"""The server under test, in its own process: ``python -m bench.serve --state DIR [...]``.
+"""The server under test, in its own process: ``python -m bench.procs.serve --state DIR [...]``.
 
 It builds the real application with :func:`edge_server.web.app.create_app`, optionally with the
-deterministic engines of :mod:`bench.engines`, serves it on 127.0.0.1 and prints
+deterministic engines of :mod:`bench.lib.engines`, serves it on 127.0.0.1 and prints
 ``READY <port>`` once it listens. SIGTERM stops it cleanly.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bench.engines import EchoTranslator, FixedLatencyRecognizer, FixedSynthesizer
+from bench.lib.engines import EchoTranslator, FixedLatencyRecognizer, FixedSynthesizer
 from edge_server.core.settings import RoomSettings, ServerSettings
 from edge_server.web.app import create_app
 

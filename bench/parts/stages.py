@@ -1,4 +1,4 @@
-"""Where a caption's time goes inside the server: ``python -m bench.stages [--subs 100]``.
+"""Where a caption's time goes inside the server: ``python -m bench.parts.stages [--subs 100]``.
 
 Runs the server in this process with a pipeline trace (the product's hook,
 :mod:`edge_server.core.trace`) that stamps the room's steps (the audio frame handed to the
@@ -24,9 +24,9 @@ from typing import Any
 
 from aiohttp import web
 
-from bench.engines import MAGIC, FixedLatencyRecognizer
-from bench.procs import run_json
-from bench.serve import build_settings
+from bench.lib.engines import MAGIC, FixedLatencyRecognizer
+from bench.lib.spawn import run_json
+from bench.procs.serve import build_settings
 from edge_server.core.trace import Stage
 from edge_server.web.app import create_app
 
@@ -79,7 +79,7 @@ async def measure(subs: int = 100, seconds: float = 8.0) -> dict[str, Any]:
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         load = [
-            "-m", "bench.load", "pipeline", "--port", str(port), "--server-pid",
+            "-m", "bench.procs.load", "pipeline", "--port", str(port), "--server-pid",
             str(os.getpid()), "--rooms", "1", "--subs", str(subs), "--seconds", str(seconds),
         ]  # fmt: skip
         end_to_end = await run_json(load, limit_s=seconds + 120)

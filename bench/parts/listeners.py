@@ -1,7 +1,7 @@
 """Listener fan-out: how many phones one room sustains, each receiving the text and 16 kHz PCM
 speech of every sentence, within 50 % of one core and without any listener falling behind.
 
-The server (:mod:`bench.serve --speech`: fixed-latency recognizer, echo translator to ``it``,
+The server (:mod:`bench.procs.serve --speech`: fixed-latency recognizer, echo translator to ``it``,
 a synthesizer that returns 2 s of PCM per sentence in 16000-byte chunks) gets one sentence every
 2 s, so speech is continuous: 32 kB/s of PCM per listener. Listener counts double until the
 server process exceeds the CPU budget or a listener falls behind: dropped (4008), a sentence
@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable
 from typing import Any
 
-from bench.procs import run_json, server_process
+from bench.lib.spawn import run_json, server_process
 
 CPU_BUDGET = 50.0
 GROWTH_LIMIT_MS = 250.0
@@ -26,7 +26,7 @@ async def run_step(listeners: int, seconds: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-listen-") as state:
         async with server_process(["--state", state, "--speech"]) as (proc, port):
             load = [
-                "-m", "bench.loadlisten", "--port", str(port), "--server-pid", str(proc.pid),
+                "-m", "bench.procs.loadlisten", "--port", str(port), "--server-pid", str(proc.pid),
                 "--listeners", str(listeners), "--seconds", str(seconds),
             ]  # fmt: skip
             result: dict[str, Any] = await run_json(load, limit_s=seconds + 300)

@@ -18,7 +18,7 @@ import struct
 import time
 from collections.abc import Callable
 
-from bench.wsraw import CLOSE, PING, PONG, TEXT, encode_frame
+from bench.lib.wsraw import CLOSE, PING, PONG, TEXT, encode_frame
 
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 SCM_TIMESTAMPNS = SO_TIMESTAMPNS

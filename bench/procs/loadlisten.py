@@ -1,4 +1,4 @@
-"""Load generator for listeners with speech: ``python -m bench.loadlisten --listeners N ...``.
+"""Load generator for listeners with speech: ``python -m bench.procs.loadlisten --listeners N ...``.
 
 One room whose source sends a trigger frame every ``period`` seconds (the fixed-latency
 recognizer finalizes ``m<id>``; the echo translator makes ``[it] m<id>``; the fixed synthesizer
@@ -18,10 +18,10 @@ import sys
 import time
 from typing import Any
 
-from bench.engines import FRAME_BYTES, caption_id, trigger_frame
-from bench.loadgen import AudioSource, close_all, connect_many, paced
-from bench.procstat import CpuWindow, loadavg, summary_ms, tree_rss_mb
-from bench.wsraw import BINARY, TEXT, OnMessage
+from bench.lib.engines import FRAME_BYTES, caption_id, trigger_frame
+from bench.lib.loadgen import AudioSource, close_all, connect_many, paced
+from bench.lib.procstat import CpuWindow, loadavg, summary_ms, tree_rss_mb
+from bench.lib.wsraw import BINARY, TEXT, OnMessage
 
 SILENCE = bytes(FRAME_BYTES)
 KIND = re.compile(rb'"type":"(final|speech_end)"')

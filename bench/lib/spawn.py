@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 
 
@@ -43,7 +43,7 @@ async def stop(proc: asyncio.subprocess.Process, wait_s: float = 15.0) -> None:
 
 @contextlib.asynccontextmanager
 async def server_process(
-    args: list[str], env: Mapping[str, str] | None = None, module: str = "bench.serve"
+    args: list[str], env: Mapping[str, str] | None = None, module: str = "bench.procs.serve"
 ) -> AsyncIterator[tuple[asyncio.subprocess.Process, int]]:
     """Run ``python -m module ARGS`` until it prints ``READY <port>``; yield (process, port)."""
     proc = await asyncio.create_subprocess_exec(

@@ -1,6 +1,6 @@
 """Load generator building blocks: subscribers, audio sources and a paced frame clock.
 
-Runs in its own process (see :mod:`bench.load`), so its CPU is not the server's.
+Runs in its own process (see :mod:`bench.procs.load`), so its CPU is not the server's.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bench.wsraw import TEXT, OnMessage, RawWebSocket, connect
+from bench.lib.wsraw import TEXT, OnMessage, RawWebSocket, connect
 
 HOST = "127.0.0.1"
 HELLO = {

@@ -1,8 +1,9 @@
 """Pipeline overhead: audio frame reaching the server -> its caption reaching each subscriber.
 
-The server under test (:mod:`bench.serve`, product defaults incl. ``fsync = true``, with the
-fixed-latency recognizer of :mod:`bench.engines`) and the load generator (:mod:`bench.load`)
-run as separate processes; both stamp with ``time.monotonic()`` (one clock for all processes).
+The server under test (:mod:`bench.procs.serve`, product defaults incl. ``fsync = true``, with
+the fixed-latency recognizer of :mod:`bench.lib.engines`) and the load generator
+(:mod:`bench.procs.load`) run as separate processes; both stamp with ``time.monotonic()`` (one
+clock for all processes).
 A fresh server per cell; a cell measured on a busy machine (1-minute load average above
 ``BUSY_LOAD``) or above the target is repeated, and every run is kept.
 """
@@ -13,9 +14,9 @@ import statistics
 import tempfile
 from typing import Any
 
-from bench import stages
-from bench.procs import run_json, server_process
-from bench.procstat import loadavg
+from bench.lib.procstat import loadavg
+from bench.lib.spawn import run_json, server_process
+from bench.parts import stages
 
 TARGET_CELL = (4, 100)
 TARGET_P99_MS = 5.0
@@ -44,7 +45,7 @@ async def run_cell(
         server_args = ["--state", state, flag, "--latency-ms", str(LATENCY_MS)]
         async with server_process(server_args) as (proc, port):
             load = [
-                "-m", "bench.load", "pipeline", "--port", str(port), "--server-pid",
+                "-m", "bench.procs.load", "pipeline", "--port", str(port), "--server-pid",
                 str(proc.pid), "--rooms", str(rooms), "--subs", str(subs), "--seconds",
                 str(seconds), "--warmup", str(warmup), "--latency-ms", str(LATENCY_MS),
             ]  # fmt: skip

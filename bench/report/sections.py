@@ -1,18 +1,14 @@
-"""The per-part sections of docs/performance.md (see :mod:`bench.doctext`)."""
+"""The per-part sections of docs/performance.md; :mod:`bench.report.doc` puts them in order."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bench.doctext import stages_table
-
-
-def _f(value: Any) -> str:
-    return "-" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+from bench.report.fmt import num
 
 
 def _loads(runs: list[dict[str, Any]]) -> str:
-    return ", ".join(_f(r["loadavg"][0][0]) for r in runs)
+    return ", ".join(num(r["loadavg"][0][0]) for r in runs)
 
 
 def cpu_us_per_delivery(run: dict[str, Any]) -> float | None:
@@ -29,13 +25,32 @@ def _cpu_us(cell: dict[str, Any]) -> float | None:
     return values[len(values) // 2] if values else None
 
 
+def stages_table(found: dict[str, Any] | None) -> list[str]:
+    """The table of bench/parts/stages.py's steps, for section 1."""
+    if not found:
+        return []
+    rows = [f"| {k.replace('->', ' -> ')} | {num(v['p50_ms'])} | {num(v['max_ms'])} |"
+            for k, v in found["steps"].items()]  # fmt: skip
+    e2e = found["end_to_end"]
+    return [
+        f"Inside the server (bench/parts/stages.py: stamps patched around each step, 1 room x "
+        f"{found['subscribers']} subscribers, fsync on; end to end in that run: p50 "
+        f"{num(e2e['p50_ms'])} ms, p99 {num(e2e['p99_ms'])} ms):",
+        "",
+        "| step | p50 ms | max ms |",
+        "|---|---|---|",
+        *rows,
+        "",
+    ]
+
+
 def pipeline_section(p: dict[str, Any]) -> list[str]:
     """Pipeline overhead."""
     rows = [
-        f"| {c['rooms']} | {c['subscribers']} | {_f(c['p50_ms'])} | {_f(c['p99_ms'])} | "
-        f"{_f(c['max_ms'])} | {_f(c.get('read_p99_ms'))} | {_f(c['server_cpu_percent'])} | "
-        f"{_f(_cpu_us(c))} | "
-        f"{_f(c['loadgen_cpu_percent'])} | {len(c['runs'])} | {_loads(c['runs'])} |"
+        f"| {c['rooms']} | {c['subscribers']} | {num(c['p50_ms'])} | {num(c['p99_ms'])} | "
+        f"{num(c['max_ms'])} | {num(c.get('read_p99_ms'))} | {num(c['server_cpu_percent'])} | "
+        f"{num(_cpu_us(c))} | "
+        f"{num(c['loadgen_cpu_percent'])} | {len(c['runs'])} | {_loads(c['runs'])} |"
         for c in p["cells"]
     ]
     big = [v for c in p["cells"] if c["subscribers"] >= 500 and (v := _cpu_us(c)) is not None]
@@ -48,18 +63,20 @@ def pipeline_section(p: dict[str, Any]) -> list[str]:
         "![pipeline overhead](performance/pipeline.png)",
         "",
         "The real server (`create_app`, product settings, **fsync on**) in its own process, with a",
-        "recognizer of fixed latency (bench/engines.py): a *trigger* frame carries an id in its",
-        f"first samples and becomes the final `m<id>` {_f(p['recognizer_latency_ms'])} ms later",
+        "recognizer of fixed latency (bench/lib/engines.py): a *trigger* frame carries an id "
+        "in its",
+        f"first samples and becomes the final `m<id>` {num(p['recognizer_latency_ms'])} ms later",
         "(subtracted), so only our code is measured: the WebSocket read, the session, caption",
         "tracking, the transcript write and fsync (in a thread), fan-out and every WebSocket",
         "write. The load generator (another process) streams 100 ms frames in real time per room",
-        f"and a trigger every 0.5 s ({_f(p['captions_per_room_per_s'])} captions/s per room, rooms",
+        f"and a trigger every 0.5 s ({num(p['captions_per_room_per_s'])} captions/s per room, "
+        "rooms",
         "staggered). Its subscribers are raw sockets with kernel receive timestamps",
         "(`SO_TIMESTAMPNS`): the moment a caption reached the subscriber's socket, not the",
         "moment the load generator got round to reading it after its hundreds of other sockets",
         "(that later time is in the JSON as `read_p50_ms`/`read_p99_ms`).",
         "Latency = arrival at the subscriber - trigger frame send time, over every (caption, "
-        f"subscriber) pair, {_f(p['seconds_per_run'])} s per run after a 2 s warm-up; a cell on a",
+        f"subscriber) pair, {num(p['seconds_per_run'])} s per run after a 2 s warm-up; a cell on a",
         "busy machine is run twice, the target cell up to three times; the table shows the median.",
         "",
         "| rooms | subscribers/room | p50 ms | p99 ms | max ms | p99 as read ms | server CPU % "
@@ -67,8 +84,8 @@ def pipeline_section(p: dict[str, Any]) -> list[str]:
         "|---|---|---|---|---|---|---|---|---|---|---|",
         *rows,
         "",
-        f"Target cell without fsync (`fsync = false`): p50 {_f(nf['p50_ms'])} ms, p99 "
-        f"{_f(nf['p99_ms'])} ms (load {_loads(nf['runs'])}). Every caption reached every "
+        f"Target cell without fsync (`fsync = false`): p50 {num(nf['p50_ms'])} ms, p99 "
+        f"{num(nf['p99_ms'])} ms (load {_loads(nf['runs'])}). Every caption reached every "
         f"subscriber (missing deliveries: {sum(c['missing'] for c in p['cells'])}).",
         "",
         "**Fan-out.** The WebSocket frame of a caption is built once and written straight to",
@@ -77,8 +94,9 @@ def pipeline_section(p: dict[str, Any]) -> list[str]:
         "own task, so order, back-pressure and the 4008 drop of a slow subscriber are unchanged.",
         "",
         "A figure that does not depend on how busy the machine is: the server's CPU time per",
-        f"delivery, about {_f(per)} us in the 500-subscriber cells (where the audio frames'",
-        f"share is negligible). Fanning one caption out to 100 subscribers is then ~{_f(floor)} ms",
+        f"delivery, about {num(per)} us in the 500-subscriber cells (where the audio frames'",
+        "share is negligible). Fanning one caption out to 100 subscribers is then "
+        f"~{num(floor)} ms",
         "of CPU before the last of them has it; with the transcript write and the task",
         "wake-ups in the step table below, that is about the whole 5 ms budget even on an",
         "idle machine.",
@@ -100,11 +118,11 @@ def pipeline_section(p: dict[str, Any]) -> list[str]:
 def listeners_section(lis: dict[str, Any]) -> list[str]:
     """Listener fan-out with speech."""
     rows = [
-        f"| {s['listeners']} | {_f(s['server_cpu_percent'])} | {_f(s['loadgen_cpu_percent'])} | "
-        f"{_f(s['text']['p99_ms'])} | {_f(s['speech_end']['p99_ms'])} | "
-        f"{_f(s['speech_lag_growth_ms'])} | {s['dropped']} | {s['sentences_spoken']}/"
-        f"{s['sentences_expected']} | {_f(s['pcm_mb_received'])} | {_f(s['server_rss_mb'])} | "
-        f"{_f(s['loadavg'][0][0])} |"
+        f"| {s['listeners']} | {num(s['server_cpu_percent'])} | {num(s['loadgen_cpu_percent'])} | "
+        f"{num(s['text']['p99_ms'])} | {num(s['speech_end']['p99_ms'])} | "
+        f"{num(s['speech_lag_growth_ms'])} | {s['dropped']} | {s['sentences_spoken']}/"
+        f"{s['sentences_expected']} | {num(s['pcm_mb_received'])} | {num(s['server_rss_mb'])} | "
+        f"{num(s['loadavg'][0][0])} |"
         for s in lis["steps"]
     ]
     return [
@@ -116,7 +134,7 @@ def listeners_section(lis: dict[str, Any]) -> list[str]:
         "sentence in 16000-byte chunks; one sentence every 2 s, so speech is continuous:",
         "32 kB/s of PCM per listener. Listeners join with `?lang=it&audio=1` and receive the",
         "final, then `speech`, the PCM chunks and `speech_end`. The count doubles until the",
-        f"server process needs more than {_f(lis['cpu_budget_percent'])} % of one core or a",
+        f"server process needs more than {num(lis['cpu_budget_percent'])} % of one core or a",
         "listener falls behind (dropped with 4008, a sentence missing, or its speech arriving",
         "later and later: growth of the `speech_end` lag over the run above 250 ms).",
         "",
@@ -126,8 +144,8 @@ def listeners_section(lis: dict[str, Any]) -> list[str]:
         *rows,
         "",
         f"**Sustained: {lis['sustained_listeners']} listeners** ({lis['limit']}). The server",
-        f"spends about {_f(lis['cpu_percent_per_listener'])} % of a core per listener, so 50 % of",
-        f"one core would carry about {_f(lis['extrapolated_listeners_at_budget'])}; past a few",
+        f"spends about {num(lis['cpu_percent_per_listener'])} % of a core per listener, so 50 % of",
+        f"one core would carry about {num(lis['extrapolated_listeners_at_budget'])}; past a few",
         "thousand the single-process load generator (which has to read all that PCM in Python)",
         "and the shared machine limit the test before the server does. Synthesis runs once per",
         "room and language whatever the number of listeners; the cost per listener is the",
@@ -142,11 +160,11 @@ def resources_section(r: dict[str, Any]) -> list[str]:
     for key, label in (("offline", "pocketsphinx (offline)"), ("cloud", "Transcribe (fake)")):
         for run in r[key]["runs"]:
             rows.append(
-                f"| {label} | {run['rooms']} | {_f(run['audio_s'])} | "
-                f"{_f(run['cpu_s_per_room_hour'])} | {_f(run['idle_rss_mb'])} | "
-                f"{_f(run['server_rss_mb'])} | "
-                f"{_f(run.get('server_main_rss_mb'))} | {_f(run.get('server_pss_mb'))} | "
-                f"{run['finals']} | {_f(run['loadavg'][0][0])} |"
+                f"| {label} | {run['rooms']} | {num(run['audio_s'])} | "
+                f"{num(run['cpu_s_per_room_hour'])} | {num(run['idle_rss_mb'])} | "
+                f"{num(run['server_rss_mb'])} | "
+                f"{num(run.get('server_main_rss_mb'))} | {num(run.get('server_pss_mb'))} | "
+                f"{run['finals']} | {num(run['loadavg'][0][0])} |"
             )
     a = r["edge_audio"]
     cloud = r["cloud"]
@@ -172,16 +190,17 @@ def resources_section(r: dict[str, Any]) -> list[str]:
         *rows,
         "",
         f"Cloud rooms: the first room loads the AWS SDKs (awscrt, boto3) once, so memory is "
-        f"the idle {_f(cloud['baseline_rss_mb'])} MB, plus a one-time ~"
-        f"{_f(round(cloud['rss_mb_per_room'] - (cloud['rss_mb_per_added_room'] or 0), 1))} MB "
-        f"for the SDKs, plus {_f(cloud['rss_mb_per_added_room'])} MB per room. An offline room "
-        f"adds its own pocketsphinx worker process (~{_f(r['offline']['rss_mb_per_room'])} MB "
+        f"the idle {num(cloud['baseline_rss_mb'])} MB, plus a one-time ~"
+        f"{num(round(cloud['rss_mb_per_room'] - (cloud['rss_mb_per_added_room'] or 0), 1))} MB "
+        f"for the SDKs, plus {num(cloud['rss_mb_per_added_room'])} MB per room. An offline room "
+        f"adds its own pocketsphinx worker process (~{num(r['offline']['rss_mb_per_room'])} MB "
         "resident, the acoustic model and a Python interpreter).",
         "",
         f"edge-audio (`edge-audio run` capturing a PipeWire monitor at 48 kHz stereo, as "
-        f"bench/edge_audio_cpu.py): {_f(a.get('cpu_percent_of_one_core'))} % of one core = "
-        f"{_f(a.get('cpu_s_per_room_hour'))} CPU s per hour, {_f(a.get('rss_mb'))} MB resident "
-        f"(peak {_f(a.get('peak_rss_mb'))} MB).",
+        f"bench/standalone/edge_audio_cpu.py): {num(a.get('cpu_percent_of_one_core'))} % "
+        "of one core = "
+        f"{num(a.get('cpu_s_per_room_hour'))} CPU s per hour, {num(a.get('rss_mb'))} MB resident "
+        f"(peak {num(a.get('peak_rss_mb'))} MB).",
         "",
         "Why edge-audio misses 40 MB (measured by importing its modules one by one in a fresh",
         "interpreter): Python itself ~9 MB, numpy ~21 MB (with OpenBLAS), sounddevice ~21 MB",
@@ -200,11 +219,11 @@ def compare_section(c: dict[str, Any]) -> list[str]:
     for name, label in (("ours", "edge-server"), ("reference", "reference (FastAPI + SDK)")):
         n, s = c[name]["normal"], c[name]["slow"]
         rows.append(
-            f"| {label} | {_f(n['server_cpu_percent'])} | {_f(n['partial']['p99_ms'])} | "
-            f"{_f(n['final']['p50_ms'])} | {_f(n['final']['p99_ms'])} | "
-            f"{_f(s['final']['p99_ms'])} | {_f(s['final']['max_ms'])} | {s['finals_delivered']}/"
-            f"{s['finals_expected']} | {_f(s['slow_close_code'])} | "
-            f"{_f(n['loadavg'][0][0])}, {_f(s['loadavg'][0][0])} |"
+            f"| {label} | {num(n['server_cpu_percent'])} | {num(n['partial']['p99_ms'])} | "
+            f"{num(n['final']['p50_ms'])} | {num(n['final']['p99_ms'])} | "
+            f"{num(s['final']['p99_ms'])} | {num(s['final']['max_ms'])} | {s['finals_delivered']}/"
+            f"{s['finals_expected']} | {num(s['slow_close_code'])} | "
+            f"{num(n['loadavg'][0][0])}, {num(s['loadavg'][0][0])} |"
         )
     ratios = c["ratios_reference_over_ours"]
     return [
@@ -231,11 +250,12 @@ def compare_section(c: dict[str, Any]) -> list[str]:
         *rows,
         "",
         "Ratios, reference / edge-server: "
-        + ", ".join(f"{k} **{_f(v)}x**" for k, v in ratios.items())
+        + ", ".join(f"{k} **{num(v)}x**" for k, v in ratios.items())
         + ".",
         "",
         "The reference's CPU is the SDK's input loop polling the audio queue without waiting",
-        "(bench/transcribe_cpu.py measures ~100 % of a core on a quiet machine; less here when",
+        "(bench/standalone/transcribe_cpu.py measures ~100 % of a core on a quiet machine; "
+        "less here when",
         "other processes take their share). With a subscriber that stops reading, sequential",
         "sends block on it once its socket and transport buffers are full: every other",
         "subscriber (and the handler reading Transcribe results) waits until the keepalive",
@@ -265,7 +285,7 @@ def sections(results: dict[str, Any]) -> list[str]:
         "`connect_burst` and `connect_rate` raised to 100000 (every client of the benchmark",
         "comes from 127.0.0.1; the per-address limit would refuse them); the pipeline's target",
         "cell is also run with `fsync = false`, shown separately; the deterministic engines of",
-        "bench/engines.py replace the recognizer, translator and synthesizer where a section",
+        "bench/lib/engines.py replace the recognizer, translator and synthesizer where a section",
         "says so. State directories are fresh temporary directories on the machine's disk.",
         "",
     ]

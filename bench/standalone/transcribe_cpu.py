@@ -1,6 +1,6 @@
 """CPU and latency of a Transcribe stream: the SDK used plainly vs. this project's adapter.
 
-    .venv/bin/python bench/transcribe_cpu.py [--seconds 20]
+    .venv/bin/python bench/standalone/transcribe_cpu.py [--seconds 20]
 
 One run starts a local HTTP/2 + TLS Transcribe fake (tests/fakes) in this process, then, one
 after the other, two child processes stream 100 ms frames in real time to it:
@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from edge_server.engines.transcribe.options import TranscribeOptions  # noqa: E402

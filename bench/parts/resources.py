@@ -1,48 +1,28 @@
 """CPU per room-hour and resident memory: edge-server per room (offline and cloud engines) and
 edge-audio.
 
-The server runs as its own process (:mod:`bench.serve` with the engines its settings name);
+The server runs as its own process (:mod:`bench.procs.serve` with the engines its settings name);
 its CPU and memory include its children (one pocketsphinx worker process per offline room).
 The cloud rooms use the real Amazon Transcribe SDK through the product's adapter against the
-local HTTP/2 + TLS fake (tests/fakes), reached through the standard ``AWS_*`` variables, as in
-tests/test_cloud_room.py. Speech: the LibriVox recordings, in real time.
+local HTTP/2 + TLS fake (:mod:`bench.lib.cloudfake`), reached through the standard ``AWS_*``
+variables, as in tests/test_cloud_room.py. Speech: the LibriVox recordings, in real time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.procs import run_json, server_process
-from bench.procstat import loadavg, tree_pss_mb, tree_rss_mb
+from bench.lib.cloudfake import transcribe_fake
+from bench.lib.procstat import loadavg, tree_pss_mb, tree_rss_mb
+from bench.lib.spawn import run_json, server_process
 
 BASELINE_TARGET_MB = 80.0
 PER_ROOM_TARGET_MB = 10.0
 EDGE_AUDIO_TARGET_MB = 40.0
-
-
-@asynccontextmanager
-async def transcribe_fake(folder: Path) -> AsyncIterator[dict[str, str]]:
-    """The local Transcribe fake (in this process); yields the server's environment."""
-    from tests.fakes.tls import make_ca
-    from tests.fakes.transcribe_fake import TranscribeFake
-
-    ca = make_ca(folder)
-    async with TranscribeFake(ca) as fake:
-        yield {
-            "AWS_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "AKIDBENCHFAKE000000",
-            "AWS_SECRET_ACCESS_KEY": "bench-secret-not-real",
-            "AWS_CA_BUNDLE": str(ca.ca_file),
-            "AWS_ENDPOINT_URL_TRANSCRIBE_STREAMING": fake.url,
-            "AWS_CONFIG_FILE": str(folder / "no-aws-config"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(folder / "no-aws-credentials"),
-            "AWS_EC2_METADATA_DISABLED": "true",
-        }
 
 
 async def engine_run(
@@ -59,7 +39,7 @@ async def engine_run(
                 idle, idle_pss = tree_rss_mb(proc.pid), tree_pss_mb(proc.pid)
                 baseline = idle if baseline is None else min(baseline, idle)
                 load = [
-                    "-m", "bench.loadcloud", "speech", "--port", str(port), "--server-pid",
+                    "-m", "bench.procs.loadcloud", "speech", "--port", str(port), "--server-pid",
                     str(proc.pid), "--rooms", str(rooms), "--seconds", str(seconds),
                 ]  # fmt: skip
                 result = await run_json(load, limit_s=seconds + 120)
@@ -86,8 +66,8 @@ async def engine_run(
 
 
 async def edge_audio_run(seconds: float) -> dict[str, Any]:
-    """``edge-audio run`` capturing from a private PipeWire (bench/edge_audio_cpu.py)."""
-    from bench import edge_audio_cpu
+    """``edge-audio run`` capturing from a private PipeWire (bench/standalone/edge_audio_cpu.py)."""
+    from bench.standalone import edge_audio_cpu
 
     load0 = loadavg()
     result = await asyncio.to_thread(edge_audio_cpu.run, seconds)

@@ -1,6 +1,6 @@
 """CPU used by ``edge-audio run`` capturing 48 kHz stereo and streaming 16 kHz mono.
 
-    .venv/bin/python bench/edge_audio_cpu.py [--seconds 20]
+    .venv/bin/python bench/standalone/edge_audio_cpu.py [--seconds 20]
 
 Starts a private PipeWire (as the test suite does: tests/pipewire_session.py), a null sink
 whose monitor is captured (48 kHz, 2 channels) while LibriVox speech plays into it with
@@ -30,7 +30,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tests.pipewire_session import (  # noqa: E402

@@ -1,4 +1,4 @@
-"""Load generator for real speech and for the cloud comparison: ``python -m bench.loadcloud``.
+"""Load generator for real speech and for the cloud comparison: ``python -m bench.procs.loadcloud``.
 
 ``speech``: K rooms, one kiosk subscriber each; every room's source streams the LibriVox
 recordings (looped, 0.5 s of silence between files) in real time in 100 ms frames; the server
@@ -23,12 +23,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.loadgen import AudioSource, close_all, connect_many, paced
-from bench.procstat import CpuWindow, loadavg, rss_mb, summary_ms, tree_pss_mb, tree_rss_mb
-from bench.wsraw import TEXT, OnMessage, connect
+from bench.lib.loadgen import AudioSource, close_all, connect_many, paced
+from bench.lib.procstat import CpuWindow, loadavg, rss_mb, summary_ms, tree_pss_mb, tree_rss_mb
+from bench.lib.wsraw import TEXT, OnMessage, connect
 
 FRAME_BYTES = 3200
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SPEECH_DIR = Path(os.environ.get("LIBRIVOX_DIR", ROOT / ".cache" / "speech" / "librivox"))
 
 

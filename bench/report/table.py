@@ -1,26 +1,10 @@
-"""The printed table and docs/performance.md (with plots) from the benchmark results."""
+"""The summary table the benchmark prints, from its results."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from bench import plots
-from bench.doctext import document
-
-ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "performance.md"
-PLOTS = ROOT / "docs" / "performance"
-
-
-def _f(value: Any, unit: str = "") -> str:
-    return (
-        "-"
-        if value is None
-        else f"{value:g}{unit}"
-        if isinstance(value, float)
-        else f"{value}{unit}"
-    )
+from bench.report.fmt import num
 
 
 def table(results: dict[str, Any]) -> str:
@@ -37,16 +21,17 @@ def table(results: dict[str, Any]) -> str:
         ]
         for c in p["cells"]:
             out.append(
-                f"{c['rooms']:>5} {c['subscribers']:>5} {_f(c['p50_ms']):>8} {_f(c['p99_ms']):>8} "
-                f"{_f(c['max_ms']):>8} {_f(c.get('read_p99_ms')):>9} "
-                f"{_f(c['server_cpu_percent']):>9} "
-                f"{','.join(_f(x) for x in c['loadavg_1m']):>12}"
+                f"{c['rooms']:>5} {c['subscribers']:>5} {num(c['p50_ms']):>8} "
+                f"{num(c['p99_ms']):>8} "
+                f"{num(c['max_ms']):>8} {num(c.get('read_p99_ms')):>9} "
+                f"{num(c['server_cpu_percent']):>9} "
+                f"{','.join(num(x) for x in c['loadavg_1m']):>12}"
             )
         nf = p["target_cell_without_fsync"]
         out.append(
             f"target p99 <= {p['target']['p99_ms']} ms at {p['target']['cell']}: "
             f"{'met' if p['target_met'] else 'MISSED'} (without fsync: p99 "
-            f"{_f(nf['p99_ms'])} ms)"
+            f"{num(nf['p99_ms'])} ms)"
         )
     if "listeners" in results:
         lis = results["listeners"]
@@ -58,8 +43,8 @@ def table(results: dict[str, Any]) -> str:
         ]
         for s in lis["steps"]:
             out.append(
-                f"{s['listeners']:>9} {_f(s['server_cpu_percent']):>9} "
-                f"{_f(s['text']['p99_ms']):>9} {_f(s['speech_end']['p99_ms']):>11} "
+                f"{s['listeners']:>9} {num(s['server_cpu_percent']):>9} "
+                f"{num(s['text']['p99_ms']):>9} {num(s['speech_end']['p99_ms']):>11} "
                 f"{s['dropped']:>8} {s['sentences_spoken']:>6}/{s['sentences_expected']:<5}"
             )
         out.append(
@@ -77,13 +62,14 @@ def table(results: dict[str, Any]) -> str:
         for key, label in (("offline", "server, pocketsphinx"), ("cloud", "server, Transcribe")):
             e = r[key]
             out.append(
-                f"{label:28} {_f(e['cpu_s_per_room_hour']):>8} "
-                f"{_f(e['baseline_rss_mb']):>12} {_f(e['rss_mb_per_room']):>8} "
-                f"{_f(e['rss_mb_per_added_room']):>14}"
+                f"{label:28} {num(e['cpu_s_per_room_hour']):>8} "
+                f"{num(e['baseline_rss_mb']):>12} {num(e['rss_mb_per_room']):>8} "
+                f"{num(e['rss_mb_per_added_room']):>14}"
             )
         a = r["edge_audio"]
         out.append(
-            f"{'edge-audio run':28} {_f(a.get('cpu_s_per_room_hour')):>8} {_f(a.get('rss_mb')):>12}"
+            f"{'edge-audio run':28} {num(a.get('cpu_s_per_room_hour')):>8} "
+            f"{num(a.get('rss_mb')):>12}"
         )
         out.append(
             f"targets: server baseline <= 80 MB {_ok(r['baseline_met'])}, <= 10 MB per "
@@ -101,37 +87,17 @@ def table(results: dict[str, Any]) -> str:
         for name in ("ours", "reference"):
             n, s = c[name]["normal"], c[name]["slow"]
             out.append(
-                f"{name:12} {_f(n['server_cpu_percent']):>7} {_f(n['final']['p50_ms']):>10}"
-                f" {_f(n['final']['p99_ms']):>10} {_f(s['final']['p99_ms']):>16} "
+                f"{name:12} {num(n['server_cpu_percent']):>7} {num(n['final']['p50_ms']):>10}"
+                f" {num(n['final']['p99_ms']):>10} {num(s['final']['p99_ms']):>16} "
                 f"{s['finals_delivered']:>8}/{s['finals_expected']:<8} "
-                f"{_f(s['slow_close_code']):>15}"
+                f"{num(s['slow_close_code']):>15}"
             )
         out.append(
             "ratios reference/ours: "
-            + ", ".join(f"{k} {_f(v)}" for k, v in c["ratios_reference_over_ours"].items())
+            + ", ".join(f"{k} {num(v)}" for k, v in c["ratios_reference_over_ours"].items())
         )
     return "\n".join(out)
 
 
 def _ok(flag: bool) -> str:
     return "met" if flag else "MISSED"
-
-
-def write(results: dict[str, Any]) -> list[str]:
-    """Plots and docs/performance.md; the paths written."""
-    PLOTS.mkdir(parents=True, exist_ok=True)
-    written = []
-    drawings = (
-        ("pipeline", plots.pipeline_plot),
-        ("listeners", plots.listeners_plot),
-        ("resources", plots.resources_plot),
-        ("compare", plots.compare_plot),
-    )
-    for key, draw in drawings:
-        if key in results:
-            path = PLOTS / f"{key}.png"
-            draw(results[key], path)
-            written.append(str(path.relative_to(ROOT)))
-    DOC.write_text(document(results, table(results)))
-    written.append(str(DOC.relative_to(ROOT)))
-    return written

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.procs import run_json, server_process
-from bench.resources import transcribe_fake
+from bench.lib.cloudfake import transcribe_fake
+from bench.lib.spawn import run_json, server_process
 
 SUBSCRIBERS = 100
 SLOW_SPEED = 10
@@ -21,7 +21,7 @@ SLOW_SPEED = 10
 
 async def _load(port: int, pid: int, seconds: float, *, slow: bool) -> dict[str, Any]:
     args = [
-        "-m", "bench.loadcloud", "words", "--port", str(port), "--server-pid", str(pid),
+        "-m", "bench.procs.loadcloud", "words", "--port", str(port), "--server-pid", str(pid),
         "--subs", str(SUBSCRIBERS), "--seconds", str(seconds),
     ]  # fmt: skip
     if slow:
@@ -36,7 +36,7 @@ async def _one_server(
     with tempfile.TemporaryDirectory(prefix="bench-cmp-") as state:
         if kind == "ours":
             args = ["--state", state, "--mode", "real", "--engine", "transcribe"]
-            module = "bench.serve"
+            module = "bench.procs.serve"
         else:
             url, ca = env["AWS_ENDPOINT_URL_TRANSCRIBE_STREAMING"], env["AWS_CA_BUNDLE"]
             args, module = ["--endpoint", url, "--ca", ca], "bench.reference.app"

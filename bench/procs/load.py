@@ -1,9 +1,9 @@
-"""The load generator process: ``python -m bench.load pipeline --port P ...``.
+"""The load generator process: ``python -m bench.procs.load pipeline --port P ...``.
 
 ``pipeline``: R rooms, S subscribers each; every room's source sends 100 ms frames in real time
 and, every ``period`` seconds, a trigger frame the fixed-latency recognizer answers with a
 final. Latency per delivery = when the caption reached the subscriber's socket (kernel
-receive stamp, see :mod:`bench.wsstamp`) - the frame's send time - the recognizer's fixed
+receive stamp, see :mod:`bench.lib.wsstamp`) - the frame's send time - the recognizer's fixed
 latency; the time the load generator's Python code read it is kept too (``read_*``: it
 includes the load generator reading every other subscriber first). Prints one JSON object.
 """
@@ -19,10 +19,10 @@ import sys
 import time
 from typing import Any
 
-from bench.engines import FRAME_BYTES, trigger_frame
-from bench.loadgen import HOST, AudioSource, paced
-from bench.procstat import CpuWindow, loadavg, summary_ms, tree_rss_mb
-from bench.wsstamp import StampedSubscriber, connect_stamped
+from bench.lib.engines import FRAME_BYTES, trigger_frame
+from bench.lib.loadgen import HOST, AudioSource, paced
+from bench.lib.procstat import CpuWindow, loadavg, summary_ms, tree_rss_mb
+from bench.lib.wsstamp import StampedSubscriber, connect_stamped
 
 FRAME_S = 0.1
 SILENCE = bytes(FRAME_BYTES)
