@@ -33,8 +33,8 @@ def stages_table(found: dict[str, Any] | None) -> list[str]:
             for k, v in found["steps"].items()]  # fmt: skip
     e2e = found["end_to_end"]
     return [
-        f"Inside the server (bench/parts/stages.py: stamps patched around each step, 1 room x "
-        f"{found['subscribers']} subscribers, fsync on; end to end in that run: p50 "
+        f"Inside the server (bench/parts/stages.py: stamps from the product's pipeline trace "
+        f"hook, 1 room x {found['subscribers']} subscribers, fsync on; end to end in that run: p50 "
         f"{num(e2e['p50_ms'])} ms, p99 {num(e2e['p99_ms'])} ms):",
         "",
         "| step | p50 ms | max ms |",
