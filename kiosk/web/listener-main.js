@@ -1,7 +1,7 @@
 // Wiring of the phone listener page: address -> socket -> state -> view; taps -> preferences,
 // language and sound; speech -> the Web Audio player.
 
-import { captionsUrl, connectCaptions, reconnectDelay } from "./kiosk-socket.js";
+import { captionsUrl, connectCaptions, reconnectDelay } from "./captions-socket.js";
 import { SpeechPlayer } from "./listener-audio.js";
 import {
   SIZES, THEMES, defaultPrefs, initialState, listenMessage, loadPrefs, parseAddress,
@@ -211,5 +211,6 @@ if (address.room === null) {
       update(withConnection(state, connection, info));
     },
     retryDelay: (attempt, close) => retryDelayFor(attempt, close, reconnectDelay),
+    page: "listener",
   });
 }

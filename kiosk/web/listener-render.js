@@ -11,7 +11,7 @@ import {
   normalizeLang,
   stringOrNull,
   translationFor,
-} from "./kiosk-render.js";
+} from "./protocol.js";
 
 /** How many finals stay on the phone (the newest emphasized, older ones dimmer). */
 export const MAX_LINES = 6;

@@ -5,7 +5,7 @@
 // elements they are given (and their ownerDocument), and write text from the wire with
 // `textContent`, never `innerHTML`.
 
-import { normalizeLang } from "./kiosk-render.js";
+import { normalizeLang } from "./protocol.js";
 
 export { normalizeLang };
 
