@@ -3,11 +3,13 @@
 
 import { captionsUrl, connectCaptions, reconnectDelay } from "./captions-socket.js";
 import { SpeechPlayer } from "./listener-audio.js";
+import { pickLanguage } from "./listener-languages.js";
 import {
-  SIZES, THEMES, defaultPrefs, initialState, listenMessage, loadPrefs, parseAddress,
-  pickLanguage, reduce, render, retryDelayFor, savePrefs, viewModel, withConnection,
-  withLanguage,
-} from "./listener-render.js";
+  initialState, listenMessage, parseAddress, reduce, retryDelayFor, withConnection, withLanguage,
+} from "./listener-model.js";
+import { SIZES, THEMES, defaultPrefs, loadPrefs, savePrefs } from "./listener-prefs.js";
+import { render } from "./listener-view.js";
+import { viewModel } from "./listener-view-model.js";
 
 /** Message types the page handles (binary speech chunks come separately). */
 const TYPES = Object.freeze(["status", "partial", "final", "listening", "speech", "speech_end",
