@@ -4,7 +4,7 @@
 // the screen's parts on first use, and writes text from the wire with `textContent`, never
 // `innerHTML`.
 
-import { el, reconcile, setShown, setText } from "./dom.js";
+import { el, reconcile, setAttr, setShown, setText } from "./dom.js";
 import { langAvailability, noticeText, qrImageUrl, signalAlarm } from "./kiosk-model.js";
 import { translationFor } from "./protocol.js";
 
@@ -187,7 +187,6 @@ export function render(container, state, options) {
   setShown(parts.qr, showQr);
   container.dataset.qr = showQr ? "1" : "0";
   if (showQr) {
-    const src = qrImageUrl(state.room, options.token ?? null);
-    if (parts.qrImage.getAttribute("src") !== src) parts.qrImage.setAttribute("src", src);
+    setAttr(parts.qrImage, "src", qrImageUrl(state.room, options.token ?? null));
   }
 }
