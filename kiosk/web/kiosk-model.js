@@ -38,18 +38,12 @@ function parseLangs(values, warn) {
   return langs.slice(0, MAX_LANGS);
 }
 
-function parsePartials(raw, warn) {
+/** A 0/1 (or false/true) parameter, e.g. `partials` or `qr`. */
+function parseFlag(name, raw, warn) {
   if (raw === "1" || raw === "true") return true;
   if (raw === "0" || raw === "false") return false;
-  warn(`[kiosk] partials: "${raw}" is not 0 or 1, using ${DEFAULT_OPTIONS.partials ? 1 : 0}`);
-  return DEFAULT_OPTIONS.partials;
-}
-
-function parseQr(raw, warn) {
-  if (raw === "1" || raw === "true") return true;
-  if (raw === "0" || raw === "false") return false;
-  warn(`[kiosk] qr: "${raw}" is not 0 or 1, using ${DEFAULT_OPTIONS.qr ? 1 : 0}`);
-  return DEFAULT_OPTIONS.qr;
+  warn(`[kiosk] ${name}: "${raw}" is not 0 or 1, using ${DEFAULT_OPTIONS[name] ? 1 : 0}`);
+  return DEFAULT_OPTIONS[name];
 }
 
 function parseSize(raw, warn) {
@@ -82,10 +76,10 @@ export function parseOptions(search, { warn = (m) => console.warn(m) } = {}) {
     if (!KNOWN_PARAMS.has(name)) warn(`[kiosk] unknown URL parameter "${name}" ignored`);
   }
   if (params.has("lang")) options.langs = parseLangs(params.getAll("lang"), warn);
-  if (params.has("partials")) options.partials = parsePartials(params.get("partials"), warn);
+  if (params.has("partials")) options.partials = parseFlag("partials", params.get("partials"), warn);
   if (params.has("size")) options.size = parseSize(params.get("size"), warn);
   if (params.has("lines")) options.lines = parseLines(params.get("lines"), warn);
-  if (params.has("qr")) options.qr = parseQr(params.get("qr"), warn);
+  if (params.has("qr")) options.qr = parseFlag("qr", params.get("qr"), warn);
   if (params.get("token")) options.token = params.get("token");
   return options;
 }

@@ -11,6 +11,16 @@ function labelled(doc, text, control, hint) {
   return label;
 }
 
+/** A text field for language codes (no autocomplete, no spellcheck). */
+function codeInput(doc, className, name, placeholder) {
+  const input = el(doc, "input", className);
+  input.name = name;
+  input.autocomplete = "off";
+  input.spellcheck = false;
+  input.placeholder = placeholder;
+  return input;
+}
+
 /**
  * Build a room's settings form (empty; see `fillForm` and `updateFormShape`).
  * @param {Document} doc
@@ -23,11 +33,7 @@ export function buildForm(doc, name) {
   form.noValidate = true; // the page shows its own hints; the server has the last word
   form.append(el(doc, "h3", "", "Settings"));
 
-  const sourceInput = el(doc, "input", "source-lang text");
-  sourceInput.name = "source_lang_text";
-  sourceInput.autocomplete = "off";
-  sourceInput.spellcheck = false;
-  sourceInput.placeholder = "e.g. it-IT";
+  const sourceInput = codeInput(doc, "source-lang text", "source_lang_text", "e.g. it-IT");
   sourceInput.pattern = "[a-zA-Z]{2,3}(-[a-zA-Z]{2}|-[0-9]{3})?";
   const sourceSelect = el(doc, "select", "source-lang choice");
   sourceSelect.name = "source_lang_choice";
@@ -41,20 +47,12 @@ export function buildForm(doc, name) {
   auto.name = "auto";
   const autoLabel = el(doc, "label", "auto-label");
   autoLabel.append(auto, el(doc, "span", "", " Identify automatically among"));
-  const langs = el(doc, "input", "languages");
-  langs.name = "languages";
-  langs.autocomplete = "off";
-  langs.spellcheck = false;
-  langs.placeholder = "e.g. en-US, it-IT";
+  const langs = codeInput(doc, "languages", "languages", "e.g. en-US, it-IT");
   const autoBox = el(doc, "div", "field auto-field");
   autoBox.append(autoLabel, langs, el(doc, "small", "hint languages-hint"));
   form.append(autoBox);
 
-  const targets = el(doc, "input", "targets");
-  targets.name = "targets";
-  targets.autocomplete = "off";
-  targets.spellcheck = false;
-  targets.placeholder = "e.g. it, de, fr";
+  const targets = codeInput(doc, "targets", "targets", "e.g. it, de, fr");
   const chips = el(doc, "span", "chips");
   const targetHint = el(doc, "small", "hint targets-hint");
   const targetBox = el(doc, "span", "targets-box");

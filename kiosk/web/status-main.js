@@ -195,18 +195,14 @@ async function apply(form) {
   }
 }
 
-roomsBox.addEventListener("input", (event) => {
-  const form = event.target.closest("form.settings");
-  if (form === null) return;
-  setEdited(form, true);
-  showHints(form);
-});
-roomsBox.addEventListener("change", (event) => {
-  const form = event.target.closest("form.settings");
-  if (form === null) return;
-  setEdited(form, true);
-  showHints(form);
-});
+for (const type of ["input", "change"]) {
+  roomsBox.addEventListener(type, (event) => {
+    const form = event.target.closest("form.settings");
+    if (form === null) return;
+    setEdited(form, true);
+    showHints(form);
+  });
+}
 roomsBox.addEventListener("submit", (event) => {
   const form = event.target.closest("form.settings");
   if (form === null) return;
