@@ -82,7 +82,7 @@ export function buildForm(doc, name) {
  * Adapt the form to what the room accepts (select of source languages or free text,
  * identification possible or not). Does not touch what the user typed.
  * @param {HTMLFormElement} form
- * @param {ReturnType<typeof roomView>} view
+ * @param {ReturnType<typeof import("./status-model.js").roomView>} view
  */
 export function updateFormShape(form, view) {
   const doc = form.ownerDocument;

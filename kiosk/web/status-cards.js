@@ -4,9 +4,10 @@
 
 import { el, setAttr, setShown, setText } from "./dom.js";
 import { buildForm, updateFormShape } from "./room-settings-form.js";
-import { clock, dbfs, seconds } from "./status-format.js";
+import { clock } from "./status-format.js";
 import {
-  costText, errorEntries, languagesText, latencyText, listenersText, sourceText,
+  alarmText, costText, errorEntries, languagesText, latencyText, levelsText, listenersText,
+  sourceText,
 } from "./status-model.js";
 
 function fact(doc, dl, key, label) {
@@ -81,7 +82,7 @@ const AUDIO_BADGES = { flowing: "audio", connected: "silent link", absent: "no s
 /**
  * Fill a card's live parts from a room view (everything but the settings form).
  * @param {HTMLElement} card from `buildCard`
- * @param {ReturnType<typeof roomView>} view
+ * @param {ReturnType<typeof import("./status-model.js").roomView>} view
  */
 export function updateCard(card, view) {
   const q = (selector) => card.querySelector(selector);
@@ -97,12 +98,9 @@ export function updateCard(card, view) {
     : "Recognizer in use";
 
   const alarm = q(".alarm");
-  const alarmText = view.alarm === "no_signal"
-    ? `NO SIGNAL${view.signal?.silentS ? ` for ${seconds(view.signal.silentS)}` : ""} — ` +
-      "check the mixer and the microphone"
-    : view.alarm === "clipping" ? "Clipping — the input is too loud, lower the gain" : "";
-  setText(alarm, alarmText);
-  setShown(alarm, alarmText !== "");
+  const alarmLine = alarmText(view);
+  setText(alarm, alarmLine);
+  setShown(alarm, alarmLine !== "");
   alarm.dataset.alarm = view.alarm;
   card.dataset.alarm = view.alarm;
   card.dataset.audio = view.audio;
@@ -114,9 +112,7 @@ export function updateCard(card, view) {
   meter.style.setProperty("--peak", `${signal?.peakPercent ?? 0}%`);
   meter.dataset.state = view.alarm || (signal ? "ok" : "none");
   setShown(meter, signal !== null);
-  setText(q("dd.signal .levels"), signal === null
-    ? (view.source === null ? "—" : "no level report yet")
-    : `RMS ${dbfs(signal.rms)} · peak ${dbfs(signal.peak)}`);
+  setText(q("dd.signal .levels"), levelsText(view));
   setText(q("dd.languages"), languagesText(view));
   setText(q("dd.latency"), latencyText(view.latency));
   setText(q("dd.listeners"), listenersText(view.listeners));
@@ -165,7 +161,7 @@ export function updateCard(card, view) {
  * Make `container`'s cards match `views`: new rooms get a card, gone rooms lose theirs, the
  * rest are updated in place (their forms keep what the user typed).
  * @param {HTMLElement} container
- * @param {ReturnType<typeof roomView>[]} views
+ * @param {ReturnType<typeof import("./status-model.js").roomView>[]} views
  * @param {(card: HTMLElement, view: object, created: boolean) => void} [onCard] called for
  *   every card after its update (the wiring fills unedited forms there)
  */

@@ -4,7 +4,7 @@
 
 import { withToken } from "./access-token.js";
 import { isObject, num, str, strings } from "./api-fields.js";
-import { clock, meterPercent, seconds, usd } from "./status-format.js";
+import { clock, dbfs, meterPercent, seconds, usd } from "./status-format.js";
 
 function sourceView(raw) {
   if (!isObject(raw)) return null;
@@ -177,6 +177,21 @@ export function statusView(body, token = null) {
 
 // ---------------------------------------------------------------------------------------------
 // The text of a card's lines
+
+/** The card's alarm line about the signal, or "" for none. */
+export function alarmText(view) {
+  if (view.alarm === "no_signal") {
+    return `NO SIGNAL${view.signal?.silentS ? ` for ${seconds(view.signal.silentS)}` : ""} — ` +
+      "check the mixer and the microphone";
+  }
+  return view.alarm === "clipping" ? "Clipping — the input is too loud, lower the gain" : "";
+}
+
+/** The signal levels next to the meter. */
+export function levelsText(view) {
+  if (view.signal === null) return view.source === null ? "—" : "no level report yet";
+  return `RMS ${dbfs(view.signal.rms)} · peak ${dbfs(view.signal.peak)}`;
+}
 
 /** The "Audio source" line: who sends audio, from where, and how it flows. */
 export function sourceText(view) {
