@@ -560,8 +560,9 @@ async def test_pure_functions(page: Page, peer: Peer) -> None:
     await page.goto(f"{peer.base_url}/static/kiosk.css")  # same origin, no kiosk wiring
     results = await page.evaluate(
         """async ([optionCases, reducerCases]) => {
-            const r = await import('/static/kiosk-render.js');
-            const s = await import('/static/kiosk-socket.js');
+            const r = {...await import('/static/kiosk-model.js'),
+                       ...await import('/static/protocol.js')};
+            const s = await import('/static/captions-socket.js');
             const options = optionCases.map(([search]) => {
                 const warnings = [];
                 const opts = r.parseOptions(search, {warn: (m) => warnings.push(m)});

@@ -459,7 +459,10 @@ async def test_server_answers_listen(tmp_path: Path) -> None:
 # Pure functions and the audio scheduler, run in the page's own engine
 
 PURE_SCRIPT = """async () => {
-    const r = await import('/static/listener-render.js');
+    const r = {...await import('/static/listener-model.js'),
+               ...await import('/static/listener-languages.js'),
+               ...await import('/static/listener-prefs.js'),
+               ...await import('/static/listener-view-model.js')};
     const a = await import('/static/listener-audio.js');
     const backoff = (n) => 1000 * 1.5 ** n;
     const out = {};

@@ -1,6 +1,8 @@
-"""The status page's pure module (kiosk/web/status-render.js) in real Chromium.
+"""The status page's and the door sign's modules (kiosk/web: status-poll.js, access-token.js,
+status-model.js, room-settings.js, status-cards.js, room-settings-form.js, door-sign.js) in
+real Chromium.
 
-The module is imported by a blank page of the same origin (a static file of a real server), so
+The modules are imported by a blank page of the same origin (a static file of a real server), so
 no wiring runs: each test calls the exported functions with data shaped like ``/api/status``.
 """
 
@@ -16,6 +18,17 @@ from playwright.async_api import Browser, Page
 from tests.conftest import LiveServer, make_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(60)]
+
+# The modules the tests call, merged into one namespace ``r`` (no two export the same name).
+MODULES = [
+    "status-poll.js",
+    "access-token.js",
+    "status-model.js",
+    "room-settings.js",
+    "status-cards.js",
+    "room-settings-form.js",
+    "door-sign.js",
+]
 
 ROOM: dict[str, Any] = {
     "engine": "transcribe",
@@ -85,13 +98,14 @@ async def page(tmp_path: Path, browser: Browser) -> AsyncIterator[Page]:
 
 
 async def call(page: Page, body: str, arg: Any = None) -> Any:
-    """Run ``body`` (an async arrow function body) with the module as ``r`` and ``arg``."""
+    """Run ``body`` (an async arrow function body) with the modules as ``r`` and ``arg``."""
     return await page.evaluate(
-        f"""async (arg) => {{
-            const r = await import('/static/status-render.js');
+        f"""async ([arg, modules]) => {{
+            const r = Object.assign({{}}, ...await Promise.all(
+                modules.map((name) => import(`/static/${{name}}`))));
             {body}
         }}""",
-        arg,
+        [arg, MODULES],
     )
 
 

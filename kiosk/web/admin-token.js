@@ -2,7 +2,10 @@
 // kept in this tab's sessionStorage, and removed from the address bar (so it does not end up in
 // history, bookmarks or a printed page's header).
 
-import { TOKEN_KEY, tokenFromSearch, withoutToken } from "./status-render.js";
+import { tokenFromSearch, withoutToken } from "./access-token.js";
+
+/** Where the admin token is kept for this tab (sessionStorage). */
+export const TOKEN_KEY = "room-captions.admin-token";
 
 /** This tab's sessionStorage, or null when storage is disabled (the token then lives in the page). */
 export function tokenStorage() {

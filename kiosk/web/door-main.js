@@ -2,18 +2,19 @@
 // The QR code comes from the server (/rooms/{room}/qr.svg); the listener address as text from
 // /api/status (admin), so the sign shows exactly what the code encodes.
 
+import { authHeaders, withToken } from "./access-token.js";
 import { readToken } from "./admin-token.js";
-import { authHeaders, renderDoor, withToken } from "./status-render.js";
+import { setShown, setText } from "./dom.js";
+import { renderDoor } from "./door-sign.js";
+import { isRoomName } from "./protocol.js";
 
-const ROOM_RE = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 const sign = document.getElementById("sign");
 const problem = document.getElementById("problem");
 
 function say(text) {
-  problem.textContent = text;
-  problem.hidden = text === "";
+  setText(problem, text);
+  setShown(problem, text !== "");
 }
-
 
 async function listenUrl(room, token) {
   const response = await fetch("/api/status", {
@@ -32,7 +33,7 @@ async function main() {
   const room = new URLSearchParams(location.search).get("room") ?? "";
   const token = readToken();
   document.getElementById("print").addEventListener("click", () => window.print());
-  if (!ROOM_RE.test(room)) {
+  if (!isRoomName(room)) {
     say(`No valid room in the address (expected ?room=<name>), got "${room}"`);
     return;
   }

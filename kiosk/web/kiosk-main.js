@@ -1,9 +1,10 @@
 // Wiring of the kiosk page: room from the path, options from the query, socket -> state -> DOM.
 
+import { captionsUrl, connectCaptions } from "./captions-socket.js";
 import {
-  initialState, parseOptions, reduce, render, roomFromPath, withConnection,
-} from "./kiosk-render.js";
-import { captionsUrl, connectCaptions } from "./kiosk-socket.js";
+  initialState, parseOptions, reduce, roomFromPath, withConnection,
+} from "./kiosk-model.js";
+import { render } from "./kiosk-view.js";
 
 const container = document.getElementById("kiosk");
 let options = parseOptions(location.search);
@@ -36,5 +37,6 @@ if (room === null) {
       if (next !== state) update(next);
     },
     onConnection: (connection) => update(withConnection(state, connection)),
+    page: "kiosk",
   });
 }

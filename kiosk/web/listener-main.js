@@ -1,13 +1,15 @@
 // Wiring of the phone listener page: address -> socket -> state -> view; taps -> preferences,
 // language and sound; speech -> the Web Audio player.
 
-import { captionsUrl, connectCaptions, reconnectDelay } from "./kiosk-socket.js";
+import { captionsUrl, connectCaptions, reconnectDelay } from "./captions-socket.js";
 import { SpeechPlayer } from "./listener-audio.js";
+import { pickLanguage } from "./listener-languages.js";
 import {
-  SIZES, THEMES, defaultPrefs, initialState, listenMessage, loadPrefs, parseAddress,
-  pickLanguage, reduce, render, retryDelayFor, savePrefs, viewModel, withConnection,
-  withLanguage,
-} from "./listener-render.js";
+  initialState, listenMessage, parseAddress, reduce, retryDelayFor, withConnection, withLanguage,
+} from "./listener-model.js";
+import { SIZES, THEMES, defaultPrefs, loadPrefs, savePrefs } from "./listener-prefs.js";
+import { render } from "./listener-view.js";
+import { viewModel } from "./listener-view-model.js";
 
 /** Message types the page handles (binary speech chunks come separately). */
 const TYPES = Object.freeze(["status", "partial", "final", "listening", "speech", "speech_end",
@@ -211,5 +213,6 @@ if (address.room === null) {
       update(withConnection(state, connection, info));
     },
     retryDelay: (attempt, close) => retryDelayFor(attempt, close, reconnectDelay),
+    page: "listener",
   });
 }

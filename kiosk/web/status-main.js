@@ -1,11 +1,13 @@
 // Wiring of the status page: the admin token, polling GET /api/status, the settings forms.
 
+import { authHeaders } from "./access-token.js";
 import { readToken, storeToken } from "./admin-token.js";
-import {
-  POLL_MS, applyResult, authHeaders, classifyAnswer, fillForm, formValues, linkText,
-  pollDelay, readForm, renderRooms, setEdited, setShown, setText, settingsBody, showHints,
-  showResult, statusView,
-} from "./status-render.js";
+import { setShown, setText } from "./dom.js";
+import { applyResult, formValues, settingsBody } from "./room-settings.js";
+import { fillForm, readForm, setEdited, showHints, showResult } from "./room-settings-form.js";
+import { renderRooms } from "./status-cards.js";
+import { statusView } from "./status-model.js";
+import { POLL_MS, classifyAnswer, linkText, pollDelay } from "./status-poll.js";
 
 const FETCH_TIMEOUT_MS = 8000;
 
@@ -193,18 +195,14 @@ async function apply(form) {
   }
 }
 
-roomsBox.addEventListener("input", (event) => {
-  const form = event.target.closest("form.settings");
-  if (form === null) return;
-  setEdited(form, true);
-  showHints(form);
-});
-roomsBox.addEventListener("change", (event) => {
-  const form = event.target.closest("form.settings");
-  if (form === null) return;
-  setEdited(form, true);
-  showHints(form);
-});
+for (const type of ["input", "change"]) {
+  roomsBox.addEventListener(type, (event) => {
+    const form = event.target.closest("form.settings");
+    if (form === null) return;
+    setEdited(form, true);
+    showHints(form);
+  });
+}
 roomsBox.addEventListener("submit", (event) => {
   const form = event.target.closest("form.settings");
   if (form === null) return;

@@ -1,23 +1,19 @@
-// The captions WebSocket (docs/protocol.md, "Captions: GET /ws/captions/{room}"): connect,
-// route messages, reconnect with backoff, detect a dead link with ping/pong.
+// The captions WebSocket shared by the kiosk and the phone listener page (docs/protocol.md,
+// "Captions: GET /ws/captions/{room}"): connect, route messages, reconnect with backoff,
+// detect a dead link with ping/pong.
 //
 // Nothing happens at import time; `connectCaptions` starts the loop.
 
-/** First reconnect delay, growth factor and cap (house style: 1 s × 1.5, at most 30 s). */
-export const BACKOFF = Object.freeze({ firstMs: 1000, factor: 1.5, maxMs: 30000 });
+import { backoffDelay as reconnectDelay } from "./backoff.js";
+
+/**
+ * Delay before reconnect attempt number `attempt` (0 for the first retry after a close): the
+ * house backoff of backoff.js (1 s × 1.5, at most 30 s).
+ */
+export { reconnectDelay };
 
 /** Send a ping this often while open; a link silent for `staleMs` is dropped and redialled. */
 export const HEARTBEAT = Object.freeze({ pingMs: 20000, staleMs: 50000 });
-
-/**
- * Delay before reconnect attempt number `attempt` (0 for the first retry after a close).
- * @param {number} attempt
- * @returns {number} milliseconds
- */
-export function reconnectDelay(attempt) {
-  const delay = BACKOFF.firstMs * BACKOFF.factor ** Math.max(0, attempt);
-  return Math.min(Math.round(delay), BACKOFF.maxMs);
-}
 
 /** Message types handed to `onMessage` unless a page asks for others (the kiosk's set). */
 export const CAPTION_TYPES = Object.freeze(["status", "partial", "final"]);
@@ -48,21 +44,24 @@ export function captionsUrl(pageLocation, room, options) {
  * @param {(msg: object) => void} onMessage
  * @param {{warn: (...args: unknown[]) => void}} [log]
  * @param {readonly string[]} [types] the message types to hand to `onMessage`
+ * @param {string} [page] the page's name in console lines
  */
-export function routeFrame(data, onMessage, log = console, types = CAPTION_TYPES) {
+export function routeFrame(
+  data, onMessage, log = console, types = CAPTION_TYPES, page = "captions",
+) {
   if (typeof data !== "string") {
-    log.warn("[kiosk] binary frame on the captions socket, ignored");
+    log.warn(`[${page}] binary frame on the captions socket, ignored`);
     return;
   }
   let msg;
   try {
     msg = JSON.parse(data);
   } catch (error) {
-    log.warn("[kiosk] malformed JSON on the captions socket, ignored:", data.slice(0, 200), error);
+    log.warn(`[${page}] malformed JSON on the captions socket, ignored:`, data.slice(0, 200), error);
     return;
   }
   if (msg === null || typeof msg !== "object" || typeof msg.type !== "string") {
-    log.warn("[kiosk] message without a string \"type\", ignored:", data.slice(0, 200));
+    log.warn(`[${page}] message without a string "type", ignored:`, data.slice(0, 200));
     return;
   }
   if (types.includes(msg.type)) {
@@ -73,10 +72,10 @@ export function routeFrame(data, onMessage, log = console, types = CAPTION_TYPES
     case "pong":
       break;
     case "error":
-      log.warn(`[kiosk] server error ${msg.code}: ${msg.message}`);
+      log.warn(`[${page}] server error ${msg.code}: ${msg.message}`);
       break;
     default:
-      log.warn(`[kiosk] UNKNOWN message type "${msg.type}" ignored:`, data.slice(0, 200));
+      log.warn(`[${page}] UNKNOWN message type "${msg.type}" ignored:`, data.slice(0, 200));
   }
 }
 
@@ -105,12 +104,13 @@ export function routeFrame(data, onMessage, log = console, types = CAPTION_TYPES
  *   [config.retryDelay]
  * @param {typeof WebSocket} [config.WebSocketImpl]
  * @param {{warn: Function, info: Function}} [config.log]
+ * @param {string} [config.page] the page's name in console lines and in the close reason
  * @returns {{stop: () => void, send: (msg: object) => boolean}}
  */
 export function connectCaptions({
   url, onMessage, onConnection, types = CAPTION_TYPES, onBinary = null, onOpen = null,
   retryDelay = (attempt) => reconnectDelay(attempt),
-  WebSocketImpl = globalThis.WebSocket, log = console,
+  WebSocketImpl = globalThis.WebSocket, log = console, page = "captions",
 }) {
   let socket = null;
   let attempt = 0;
@@ -128,7 +128,7 @@ export function connectCaptions({
   const detach = () => {
     if (socket === null) return;
     socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
-    if (socket.readyState <= 1) socket.close(1000, "kiosk reconnecting");
+    if (socket.readyState <= 1) socket.close(1000, `${page} reconnecting`);
     socket = null;
   };
 
@@ -138,7 +138,7 @@ export function connectCaptions({
     if (stopped) return;
     const delay = retryDelay(attempt, { code, reason });
     attempt += 1;
-    log.info(`[kiosk] captions socket closed (${why}); retry ${attempt} in ${delay} ms`);
+    log.info(`[${page}] captions socket closed (${why}); retry ${attempt} in ${delay} ms`);
     onConnection("reconnecting", { code, reason, delayMs: delay });
     retryTimer = setTimeout(dial, delay);
   };
@@ -170,14 +170,14 @@ export function connectCaptions({
       attempt = 0;
       lastHeard = Date.now();
       pingTimer = setInterval(heartbeat, HEARTBEAT.pingMs);
-      log.info(`[kiosk] captions socket open: ${url.replace(/([?&]token=)[^&]*/, "$1…")}`);
+      log.info(`[${page}] captions socket open: ${url.replace(/([?&]token=)[^&]*/, "$1…")}`);
       onConnection("open");
       onOpen?.(send);
     };
     socket.onmessage = (event) => {
       lastHeard = Date.now();
       if (onBinary !== null && typeof event.data !== "string") onBinary(event.data);
-      else routeFrame(event.data, onMessage, log, types);
+      else routeFrame(event.data, onMessage, log, types, page);
     };
     socket.onclose = (event) => scheduleRetry(
       `code ${event.code} ${event.reason || ""}`.trim(), event.code, event.reason || "",
