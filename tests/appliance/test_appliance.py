@@ -52,8 +52,8 @@ from tests.appliance.units import (
     parse_recap,
     unit_values,
 )
+from tests.helpers.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 ANSIBLE_DIR = ROOT / "ansible"
 SYSTEMD_DIR = ROOT / "systemd"
 CACHE = ROOT / ".cache" / "appliance"

@@ -1,6 +1,6 @@
 """The audio node's run loop in-process against a real edge-server, with a scripted source in
 place of a sound card: refusals, device loss and return, systemd notifications, clean stop.
-(The same loop with a real PipeWire: tests/test_audio_node_pipewire.py.)"""
+(The same loop with a real PipeWire: tests/edge_audio/test_node_pipewire.py.)"""
 
 from __future__ import annotations
 
@@ -23,8 +23,9 @@ from edge_audio.settings import NodeSettings
 from edge_server.contract.server_replies import is_fatal
 from edge_server.contract.systemd_notify import Notifier
 from edge_server.contract.uplink import MAX_DEVICE_FIELD, build_hello, parse_hello
-from tests.conftest import LiveServer
-from tests.pipewire_session import UplinkSpy
+from tests.helpers.live_server import LiveServer
+from tests.helpers.pipewire_session import UplinkSpy
+from tests.helpers.waiting import wait_until
 
 STEP = 20.0
 
@@ -80,14 +81,6 @@ def settings(server: LiveServer, **kwargs: Any) -> NodeSettings:
     values: dict[str, Any] = {"server": server.http, "room": "main", "language": "en-US"}
     values.update(kwargs)
     return NodeSettings(**values)
-
-
-async def wait_until(check: Any, timeout: float = STEP, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture
@@ -147,11 +140,11 @@ async def test_device_lost_and_back_keeps_the_same_connection(
     node = AudioNode(settings(server), open_source=script, notifier=Notifier({}))
     run = asyncio.create_task(node.run())
     try:
-        await wait_until(lambda: node.capture.stats.losses == 1, what="the loss")
+        await wait_until(lambda: node.capture.stats.losses == 1, STEP, "the loss")
         lost_at = time.monotonic()
-        await wait_until(lambda: node.capture.stats.opens == 2, what="the device back")
+        await wait_until(lambda: node.capture.stats.opens == 2, STEP, "the device back")
         await wait_until(lambda: spy.peers["edge-audio"].audio_times[-1] > lost_at + 0.5,
-                         what="audio after the loss")  # fmt: skip
+                         STEP, "audio after the loss")  # fmt: skip
         peer = spy.peers["edge-audio"]
         assert len(peer.hellos) == 1, "the uplink must stay connected while the device is away"
         assert peer.hellos[0]["device"] == "fake:mixer (mix of 2 ch)"
@@ -173,7 +166,7 @@ async def test_without_a_device_the_node_connects_and_reports_no_signal(
     run = asyncio.create_task(node.run())
     try:
         await wait_until(lambda: any(e.level.no_signal for e in spy.peers["edge-audio"].levels),
-                         what="a no_signal level")  # fmt: skip
+                         STEP, "a no_signal level")  # fmt: skip
         peer = spy.peers["edge-audio"]
         assert peer.hellos[0]["device"] == ""
         assert peer.audio_bytes == 0
@@ -212,9 +205,9 @@ async def test_systemd_ready_status_and_watchdog_only_while_audio_flows(
     reader = asyncio.create_task(receive(notify_socket, lines))
     run = asyncio.create_task(node.run())
     try:
-        await wait_until(lambda: node.capture.stats.losses == 1, what="the loss")
+        await wait_until(lambda: node.capture.stats.losses == 1, STEP, "the loss")
         lost_at = time.monotonic()
-        await wait_until(lambda: node.capture.stats.opens == 2, what="the device back")
+        await wait_until(lambda: node.capture.stats.opens == 2, STEP, "the device back")
         back_at = time.monotonic()
         await asyncio.sleep(1.0)
     finally:

@@ -1,6 +1,7 @@
-"""The audio node against a REAL PipeWire started by this module (tests/pipewire_session.py):
-a virtual mixer named like a Behringer UMC204HD among decoys, real speech played into it with
-paplay (paced in real time), a real edge-server receiving it.
+"""The audio node against a REAL PipeWire started by this module
+(tests/helpers/pipewire_session.py): a virtual mixer named like a Behringer UMC204HD among
+decoys, real speech played into it with paplay (paced in real time), a real edge-server
+receiving it.
 
 Discovery picks the mixer by pattern; captions of the speech arrive; and each fault is
 recovered without restarting edge-audio: the server killed and restarted on the same port, the
@@ -13,8 +14,6 @@ import asyncio
 import contextlib
 import dataclasses
 import json
-import signal
-import socket
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -27,8 +26,9 @@ from edge_audio.node import AudioNode
 from edge_audio.settings import NodeSettings
 from edge_server.contract.audio_format import BYTES_PER_SECOND
 from edge_server.contract.systemd_notify import Notifier
-from tests.conftest import EDGE_AUDIO, LiveServer, make_settings, recv_json
-from tests.pipewire_session import (
+from tests.helpers.live_server import LiveServer, LiveServers, make_settings
+from tests.helpers.node_process import NodeProcess
+from tests.helpers.pipewire_session import (
     FEED,
     MIXER,
     MIXER_OUTPUT,
@@ -36,13 +36,15 @@ from tests.pipewire_session import (
     CuttableProxy,
     Layout,
     PipeWireSession,
-    PortServer,
     UplinkSpy,
     environment,
     free_port,
     write_speech,
     write_tone,
 )
+from tests.helpers.processes import EDGE_AUDIO
+from tests.helpers.waiting import wait_until
+from tests.helpers.wire import recv_json
 
 pytestmark = [pytest.mark.pipewire, pytest.mark.speech]
 STEP = 30.0  # seconds: the bound on every await
@@ -71,88 +73,6 @@ def speech(
 @pytest.fixture
 def spy(monkeypatch: pytest.MonkeyPatch) -> UplinkSpy:
     return UplinkSpy().install(monkeypatch)
-
-
-class NodeProcess:
-    """``edge-audio run`` as a subprocess, with its log and its systemd notifications."""
-
-    def __init__(self, pw: PipeWireSession, tmp: Path, server: str, room: str = "main") -> None:
-        self.env_file = tmp / f"edge-audio-{room}.env"
-        self.env_file.write_text(
-            f"# test settings\nEDGE_AUDIO_SERVER={server}\nEDGE_AUDIO_ROOM={room}\n"
-            f'EDGE_AUDIO_LANG=en-US\nEDGE_AUDIO_DEVICE="{PATTERN}"\n'
-        )
-        self.notify_path = tmp / f"notify-{room}"
-        self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.notify.bind(str(self.notify_path))
-        self.notify.setblocking(False)
-        self.env = {**pw.env, "NOTIFY_SOCKET": str(self.notify_path), "WATCHDOG_USEC": "2000000"}
-        self.log: list[str] = []
-        self.notes: list[str] = []
-        self.proc: asyncio.subprocess.Process | None = None
-        self._tasks: list[asyncio.Task[None]] = []
-
-    async def start(self) -> NodeProcess:
-        self.proc = await asyncio.create_subprocess_exec(
-            *EDGE_AUDIO, "run", "--env-file", str(self.env_file),
-            env=self.env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-        self._tasks = [
-            asyncio.create_task(self._read_log()),
-            asyncio.create_task(self._read_notes()),
-        ]
-        return self
-
-    async def _read_log(self) -> None:
-        assert self.proc is not None
-        assert self.proc.stderr is not None
-        async for line in self.proc.stderr:
-            self.log.append(line.decode(errors="replace").rstrip())
-
-    async def _read_notes(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            data = await loop.sock_recv(self.notify, 4096)
-            self.notes.extend(data.decode().splitlines())
-
-    async def wait_note(self, note: str, timeout: float = STEP) -> None:
-        await wait_until(lambda: note in self.notes, timeout, f"{note} ({self.text()})")
-
-    async def wait_log(self, text: str, count: int = 1, timeout: float = STEP) -> None:
-        await wait_until(
-            lambda: sum(text in line for line in self.log) >= count,
-            timeout,
-            f"log {text!r}: {self.text()}",
-        )
-
-    def text(self) -> str:
-        return "\n".join(self.log[-30:])
-
-    async def stop(self) -> int:
-        """SIGTERM, as systemd stops it; the exit code."""
-        assert self.proc is not None
-        if self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            code = await asyncio.wait_for(self.proc.wait(), STEP)
-        finally:
-            if self.proc.returncode is None:
-                self.proc.kill()
-                await self.proc.wait()
-            await asyncio.sleep(0.05)
-            for task in self._tasks:
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-            self.notify.close()
-        return code
-
-
-async def wait_until(check: Any, timeout: float = STEP, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 @contextlib.asynccontextmanager
@@ -253,13 +173,13 @@ async def test_speech_into_the_mixer_becomes_captions(
 
 
 async def test_server_killed_and_restarted_on_the_same_port(
-    pw: PipeWireSession, layout: Layout, speech: dict[str, Path], spy: UplinkSpy, tmp_path: Path
-) -> None:
+    pw: PipeWireSession, layout: Layout, speech: dict[str, Path], spy: UplinkSpy, tmp_path: Path,
+    live_server: LiveServers,
+) -> None:  # fmt: skip
     port = free_port()
     settings = make_settings(tmp_path / "state")
-    first = await PortServer(settings, port).start()
+    first = await live_server(settings, port=port)
     node = await NodeProcess(pw, tmp_path, f"http://127.0.0.1:{port}").start()
-    second: PortServer | None = None
     try:
         await node.wait_note("READY=1")
         pw.play(FEED, speech["all"])
@@ -267,7 +187,7 @@ async def test_server_killed_and_restarted_on_the_same_port(
         await wait_until(lambda: peer.audio_bytes > 2 * BYTES_PER_SECOND, what="2 s of audio")
         await asyncio.wait_for(first.stop(), STEP)
         await asyncio.sleep(2.0)
-        second = await PortServer(settings, port).start()
+        second = await live_server(settings, port=port)
         back_at = time.monotonic()
         async with captions(second) as ws:
             await wait_until(
@@ -284,8 +204,6 @@ async def test_server_killed_and_restarted_on_the_same_port(
             assert final["text"]
     finally:
         code = await node.stop()
-        if second is not None:
-            await second.stop()
     assert code == 0, node.text()
     assert "uplink lost" in node.text() or "reconnecting" in node.text()
 

@@ -12,7 +12,8 @@ import pytest
 
 from edge_server.contract.urls import captions_url
 from edge_server.follow import CaptionPrinter
-from tests.conftest import EDGE_AUDIO, LiveServer
+from tests.helpers.live_server import LiveServer
+from tests.helpers.processes import EDGE_AUDIO
 
 
 @pytest.mark.parametrize(

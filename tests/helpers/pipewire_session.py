@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import soundfile
-from aiohttp.test_utils import TestServer
 
 from edge_audio.capture.device_source import temporary_environment
 from edge_server.contract.uplink_server import (
@@ -36,8 +35,6 @@ from edge_server.contract.uplink_server import (
     HelloReceived,
     LevelReceived,
 )
-from edge_server.core.settings import ServerSettings
-from tests.conftest import LiveServer
 
 BINARIES = (
     "dbus-daemon",
@@ -362,14 +359,6 @@ class UplinkSpy:
         monkeypatch.setattr(AudioUplinkProtocol, "receive_text", spy_text)
         monkeypatch.setattr(AudioUplinkProtocol, "receive_binary", spy_binary)
         return self
-
-
-class PortServer(LiveServer):
-    """A :class:`LiveServer` on a chosen port (to restart the server at the same address)."""
-
-    def __init__(self, settings: ServerSettings, port: int) -> None:
-        super().__init__(settings)
-        self.server = TestServer(self.app, host="127.0.0.1", port=port)
 
 
 def free_port() -> int:

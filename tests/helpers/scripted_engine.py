@@ -1,4 +1,5 @@
-"""A deterministic recognizer for testing what sits around engines (fallback, rooms).
+"""A deterministic recognizer (and translator) for testing what sits around engines (fallback,
+rooms).
 
 Audio encodes its own words: a 0.5 s chunk whose samples all equal ``n`` (1..30000) is the word
 ``w<n>``; a chunk of zeros is a pause, which finalizes the sentence. Every engine built from this
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 
 from edge_server.core.engine_api import HEALTHY, EngineError, Hypothesis, RecognizerHealth
 
@@ -123,3 +124,12 @@ class ScriptedRecognizer:
 
     async def close(self) -> None:
         pass
+
+
+class PrefixTranslator:
+    """Deterministic: ``w1 w2`` in Italian is ``it w1 w2``."""
+
+    name = "prefix"
+
+    async def translate(self, text: str, source: str, targets: Sequence[str]) -> Mapping[str, str]:
+        return {t: f"{t} {text}" for t in targets}

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.conftest import EDGE_AUDIO, LiveServer
+from tests.helpers.live_server import LiveServer
+from tests.helpers.processes import EDGE_AUDIO
 
 pytestmark = [pytest.mark.browser, pytest.mark.speech, pytest.mark.timeout(90)]
 

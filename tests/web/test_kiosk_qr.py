@@ -18,8 +18,9 @@ import pytest
 import zxingcpp
 from playwright.async_api import Browser, Page, expect
 
-from tests.conftest import LiveServer, make_settings, open_audio
-from tests.scripted_engine import ScriptedRecognizer, word_audio
+from tests.helpers.live_server import LiveServer, make_settings
+from tests.helpers.scripted_engine import ScriptedRecognizer, word_audio
+from tests.helpers.wire import open_audio
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
 

@@ -21,8 +21,9 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 from websockets.asyncio.client import ClientConnection
 
 from edge_server.core.settings import RoomSettings, ServerSettings
-from tests.conftest import LiveServer, make_settings, open_audio, recv_json
-from tests.scripted_engine import ScriptedRecognizer, word_audio
+from tests.helpers.live_server import LiveServer, make_settings
+from tests.helpers.scripted_engine import ScriptedRecognizer, word_audio
+from tests.helpers.wire import open_audio, recv_json
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 

@@ -1,7 +1,8 @@
 """The tech lead's status page and door sign in real Chromium against the real server.
 
-Rooms use the scripted recognizer (tests/scripted_engine.py: a 0.5 s chunk of samples equal to n
-is the word ``w<n>``, zeros are a pause that finalizes), so every caption is known in advance.
+Rooms use the scripted recognizer (tests/helpers/scripted_engine.py: a 0.5 s chunk of samples
+equal to n is the word ``w<n>``, zeros are a pause that finalizes), so every caption is known in
+advance.
 The page polls ``GET /api/status`` every 2 s; settings go through its forms to
 ``POST /api/rooms/{room}/settings``.
 
@@ -27,8 +28,9 @@ from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
 from websockets.asyncio.client import ClientConnection, connect
 
 from edge_server.core.settings import RoomSettings, ServerSettings
-from tests.conftest import HELLO, LiveServer, make_settings, open_audio, recv_json
-from tests.scripted_engine import CHUNK_BYTES, ScriptedRecognizer, word_audio
+from tests.helpers.live_server import LiveServer, make_settings
+from tests.helpers.scripted_engine import CHUNK_BYTES, ScriptedRecognizer, word_audio
+from tests.helpers.wire import HELLO, open_audio, recv_json
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page
 
-from tests.conftest import LiveServer, make_settings
+from tests.helpers.live_server import LiveServer, make_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(60)]
 

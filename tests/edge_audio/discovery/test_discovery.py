@@ -4,7 +4,6 @@ preference. Fixtures: tests/fixtures/audio/README.md."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -13,8 +12,9 @@ from edge_audio.discovery.padevices import PaDevice, parse_portaudio
 from edge_audio.discovery.pwdump import PwDumpError, PwGraph, parse_pw_dump
 from edge_audio.discovery.ranking import Preference, Ranking, rank
 from edge_audio.discovery.report import ranking_json, ranking_text
+from tests.helpers.paths import FIXTURES as TEST_FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures" / "audio"
+FIXTURES = TEST_FIXTURES / "audio"
 PI = "pi4-umc204hd-pipewire"
 DESKTOP = "desktop-headset-alsa-jack-pipewire"
 HEADLESS = "pi-headless-alsa"

@@ -19,9 +19,9 @@ from edge_server.core.live_settings import (
     plan_change,
 )
 from edge_server.core.settings import RoomSettings, SettingsError
-from tests.conftest import LiveServer, make_settings, open_audio, recv_json
-from tests.scripted_engine import ScriptedRecognizer, word_audio
-from tests.test_listener_speech import PrefixTranslator
+from tests.helpers.live_server import LiveServer, make_settings
+from tests.helpers.scripted_engine import PrefixTranslator, ScriptedRecognizer, word_audio
+from tests.helpers.wire import open_audio, recv_json
 
 ADMIN = "admin-secret-0123456789"
 

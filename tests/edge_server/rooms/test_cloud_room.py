@@ -17,11 +17,12 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from edge_server.core.settings import RoomSettings
-from tests.conftest import LiveServer, make_settings, open_audio, recv_json
 from tests.fakes.aws_env import isolate_aws
 from tests.fakes.tls import make_ca
 from tests.fakes.transcribe_fake import StreamScript, TranscribeFake
 from tests.fakes.translate_fake import TranslateFake
+from tests.helpers.live_server import LiveServer, make_settings
+from tests.helpers.wire import open_audio, recv_json
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -154,7 +155,7 @@ async def test_falls_back_to_the_embedded_engine_and_returns(
         # Finals come from the cloud again. (The fake names words after 100 ms frames counted
         # from its stream's start, and the replay after a switch starts where the last final
         # ended, so its words here are not the ones sent: exact no-loss/no-repeat across
-        # switches is proven with scripted engines in test_fallback.py.)
+        # switches is proven with scripted engines in engines/fallback/test_recognizer.py.)
         await send_words(ws, [0, 0, 7, 8, 9, 0, 0, 0], pace=0.02)
         final = await next_of(sub, "final", timeout=30)
         while final["engine"] != "transcribe":

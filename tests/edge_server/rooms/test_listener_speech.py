@@ -8,7 +8,7 @@ import asyncio
 import json
 import statistics
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +18,11 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from edge_server.core.settings import RoomSettings, ServerSettings
 from edge_server.engines.espeak.synthesizer import EspeakSynthesizer
-from tests.conftest import LiveServer, make_settings, open_audio, recv_json
-from tests.scripted_engine import ScriptedRecognizer, word_audio
+from tests.helpers.live_server import LiveServer, make_settings
+from tests.helpers.scripted_engine import PrefixTranslator, ScriptedRecognizer, word_audio
+from tests.helpers.wire import open_audio, recv_json
 
 ROOM = RoomSettings(targets=("it", "de"), translator="amazon-translate")
-
-
-class PrefixTranslator:
-    """Deterministic: ``w1 w2`` in Italian is ``it w1 w2``."""
-
-    name = "prefix"
-
-    async def translate(self, text: str, source: str, targets: Sequence[str]) -> Mapping[str, str]:
-        return {t: f"{t} {text}" for t in targets}
 
 
 class CountingSynthesizer:

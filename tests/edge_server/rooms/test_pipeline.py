@@ -13,7 +13,9 @@ import aiohttp
 import pytest
 from websockets.asyncio.client import connect
 
-from tests.conftest import EDGE_AUDIO, LiveServer, make_settings, recv_json
+from tests.helpers.live_server import LiveServer, make_settings
+from tests.helpers.processes import EDGE_AUDIO
+from tests.helpers.wire import recv_json
 
 pytestmark = pytest.mark.speech
 

@@ -8,8 +8,9 @@ import json
 from pathlib import Path
 
 from edge_server.web.app_keys import ROOMS
-from tests.conftest import HELLO, LiveServer, make_settings, open_audio, recv_json
-from tests.scripted_engine import ScriptedRecognizer, word_audio
+from tests.helpers.live_server import LiveServer, make_settings
+from tests.helpers.scripted_engine import ScriptedRecognizer, word_audio
+from tests.helpers.wire import HELLO, open_audio, recv_json
 
 
 async def test_same_node_replaces_its_silent_connection(tmp_path: Path) -> None:

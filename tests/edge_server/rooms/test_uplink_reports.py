@@ -7,7 +7,8 @@ import json
 import aiohttp
 from websockets.asyncio.client import connect
 
-from tests.conftest import HELLO, LiveServer, open_audio, recv_json
+from tests.helpers.live_server import LiveServer
+from tests.helpers.wire import HELLO, open_audio, recv_json
 
 LEVEL = {
     "type": "level",

@@ -12,7 +12,8 @@ import jiwer
 import pytest
 from pocketsphinx import Decoder
 
-from tests.conftest import EDGE_AUDIO, LiveServer
+from tests.helpers.live_server import LiveServer
+from tests.helpers.processes import EDGE_AUDIO
 
 pytestmark = pytest.mark.speech
 WER_MARGIN = 0.10

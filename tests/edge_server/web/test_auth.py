@@ -25,7 +25,8 @@ from edge_server.core.auth import (
 )
 from edge_server.core.settings import SettingsError, load_settings
 from edge_server.web.app_keys import ROOMS
-from tests.conftest import HELLO, LiveServer, make_settings, recv_json, wait_closed
+from tests.helpers.live_server import LiveServer, make_settings
+from tests.helpers.wire import HELLO, recv_json, wait_closed
 
 AUDIO = "audio-secret-0123456789"
 LISTEN = "listen-secret-0123456789"

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.conftest import HELLO, LiveServer, open_audio, recv_json, wait_closed
+from tests.helpers.live_server import LiveServer
+from tests.helpers.wire import HELLO, open_audio, recv_json, wait_closed
 
 pytestmark = pytest.mark.speech
 
@@ -213,7 +214,7 @@ async def test_subscriber_that_never_reads_is_dropped_without_stalling_others(
     tmp_path: Path,
 ) -> None:
     from edge_server.web.app_keys import ROOMS
-    from tests.conftest import make_settings
+    from tests.helpers.live_server import make_settings
 
     live = await LiveServer(make_settings(tmp_path / "s", subscriber_queue=8)).start()
     try:

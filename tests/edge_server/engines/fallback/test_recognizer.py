@@ -10,7 +10,7 @@ from edge_server.contract.backoff import BackoffPolicy
 from edge_server.core.engine_api import Hypothesis
 from edge_server.engines.fallback.policy import FallbackPolicy
 from edge_server.engines.fallback.recognizer import FallbackRecognizer
-from tests.scripted_engine import ScriptedError, ScriptedRecognizer, word_audio
+from tests.helpers.scripted_engine import ScriptedError, ScriptedRecognizer, word_audio
 
 FAST = FallbackPolicy(
     grace_s=0.3,
