@@ -1,5 +1,6 @@
-"""The pure parts of the cloud engines: error kinds, AWS settings, Transcribe requests, results
-to hypotheses, rotation decisions. Tables in, expectations out; no SDK, no sockets."""
+"""The pure parts of the Transcribe engine: requests, results to hypotheses, rotation decisions.
+Tables in, expectations out; no SDK, no sockets. (What the AWS engines share, error kinds and
+targets: tests/edge_server/engines/aws.)"""
 
 from __future__ import annotations
 
@@ -9,23 +10,6 @@ import pytest
 from amazon_transcribe.model import Alternative, Item, Result
 
 from edge_server.core.engine_api import UnsupportedLanguage, Word
-from edge_server.engines.aws.errors import (
-    BadRequestError,
-    CredentialsError,
-    EndpointError,
-    ServiceUnavailableError,
-    ThrottlingError,
-    error_class,
-    service_error,
-    transport_error,
-    transport_error_class,
-)
-from edge_server.engines.aws.target import (
-    check_region,
-    configured_endpoint,
-    resolve_region,
-    service_env_name,
-)
 from edge_server.engines.transcribe.options import (
     StreamPlan,
     TranscribeOptions,
@@ -41,144 +25,6 @@ from edge_server.engines.transcribe.rotation import (
     StreamAge,
     rotation_due,
 )
-
-# --- error kinds ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("code", "status", "kind", "retryable"),
-    [
-        ("BadRequestException", 400, BadRequestError, False),
-        ("LimitExceededException", None, ThrottlingError, True),
-        ("ThrottlingException", 400, ThrottlingError, True),
-        ("ServiceQuotaExceededException", 402, ThrottlingError, True),
-        ("ServiceUnavailableException", 503, ServiceUnavailableError, True),
-        ("InternalFailureException", 500, ServiceUnavailableError, True),
-        ("ConflictException", 409, ServiceUnavailableError, True),
-        ("UnrecognizedClientException", 403, CredentialsError, False),
-        ("ExpiredTokenException", 403, CredentialsError, False),
-        ("AccessDeniedException", 400, CredentialsError, False),
-        ("ResourceNotFoundException", 400, BadRequestError, False),
-        ("UnsupportedLanguagePairException", 400, BadRequestError, False),
-        ("BadRequestException:http://internal.amazon.com/coral/x/", 400, BadRequestError, False),
-        ("SomethingNew", 403, CredentialsError, False),
-        ("SomethingNew", 429, ThrottlingError, True),
-        ("SomethingNew", 502, ServiceUnavailableError, True),
-        ("SomethingNew", 404, BadRequestError, False),
-        (None, None, ServiceUnavailableError, True),
-    ],
-)
-def test_service_error_kinds(code, status, kind, retryable):
-    assert error_class(code, status) is kind
-    error = service_error("Amazon Transcribe", code, status, "details here")
-    assert isinstance(error, kind)
-    assert error.retryable is retryable
-    text = str(error)
-    assert text.startswith("Amazon Transcribe: ")
-    assert "details here" in text
-    assert kind.hint in text
-
-
-@pytest.mark.parametrize(
-    ("name", "kind"),
-    [
-        ("AWS_IO_SOCKET_CONNECTION_REFUSED", ServiceUnavailableError),
-        ("AWS_IO_DNS_QUERY_FAILED", ServiceUnavailableError),
-        ("AWS_ERROR_HTTP_CONNECTION_CLOSED", ServiceUnavailableError),
-        ("AWS_IO_SOCKET_TIMEOUT", ServiceUnavailableError),
-        ("AWS_IO_TLS_ERROR_NEGOTIATION_FAILURE", EndpointError),
-        ("AWS_IO_TLS_NEGOTIATION_TIMEOUT", ServiceUnavailableError),
-        ("AWS_IO_DNS_INVALID_NAME", EndpointError),
-        ("AWS_IO_FILE_VALIDATION_FAILURE", EndpointError),
-        ("HTTPException", EndpointError),
-        ("EndpointConnectionError", ServiceUnavailableError),
-        ("ReadTimeoutError", ServiceUnavailableError),
-        ("SSLError", EndpointError),
-        ("NoCredentialsError", CredentialsError),
-        ("NoRegionError", EndpointError),
-        ("ParamValidationError", BadRequestError),
-    ],
-)
-def test_transport_error_kinds(name, kind):
-    assert transport_error_class(name) is kind
-    error = transport_error("Amazon Translate", name, "it broke", "https://example.test")
-    assert isinstance(error, kind)
-    assert "https://example.test" in str(error)
-    assert error.code == name
-
-
-# --- AWS settings ---------------------------------------------------------------------------
-
-
-def test_service_env_names():
-    assert service_env_name("Transcribe Streaming") == "AWS_ENDPOINT_URL_TRANSCRIBE_STREAMING"
-    assert service_env_name("Translate") == "AWS_ENDPOINT_URL_TRANSLATE"
-    assert service_env_name("Polly") == "AWS_ENDPOINT_URL_POLLY"
-
-
-@pytest.mark.parametrize(
-    ("environ", "scoped", "services", "expected"),
-    [
-        ({}, {}, {}, None),
-        ({"AWS_ENDPOINT_URL": "https://all"}, {}, {}, "https://all"),
-        (
-            {
-                "AWS_ENDPOINT_URL": "https://all",
-                "AWS_ENDPOINT_URL_TRANSCRIBE_STREAMING": "https://t",
-            },
-            {},
-            {},
-            "https://t",
-        ),
-        ({}, {"endpoint_url": "https://profile"}, {}, "https://profile"),
-        (
-            {},
-            {"endpoint_url": "https://profile"},
-            {"transcribe_streaming": {"endpoint_url": "https://svc"}},
-            "https://svc",
-        ),
-        (
-            {"AWS_ENDPOINT_URL": "https://all", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"},
-            {},
-            {},
-            None,
-        ),
-        (
-            {"AWS_ENDPOINT_URL": "https://all"},
-            {"ignore_configured_endpoint_urls": "true"},
-            {},
-            None,
-        ),
-    ],
-)
-def test_configured_endpoint_order(environ, scoped, services, expected):
-    assert configured_endpoint("Transcribe Streaming", environ, scoped, services) == expected
-
-
-@pytest.mark.parametrize(
-    ("explicit", "environ", "profile", "expected"),
-    [
-        ("eu-west-1", {"AWS_REGION": "us-east-1"}, "us-west-2", "eu-west-1"),
-        (None, {"AWS_REGION": "us-east-1"}, "us-west-2", "us-east-1"),
-        (None, {}, "us-west-2", "us-west-2"),
-        (None, {}, None, None),
-    ],
-)
-def test_region_order(explicit, environ, profile, expected):
-    assert resolve_region(explicit, environ, profile) == expected
-
-
-def test_region_checks():
-    service = frozenset({"us-east-1", "eu-west-1"})
-    every = service | {"eu-south-1"}
-    check_region("Amazon Transcribe", "us-east-1", service, every)
-    with pytest.raises(EndpointError, match="not available in region eu-south-1") as missing:
-        check_region("Amazon Transcribe", "eu-south-1", service, every)
-    assert "eu-west-1, us-east-1" in str(missing.value)
-    assert missing.value.retryable is False
-    with pytest.raises(EndpointError, match="unknown AWS region 'eu-wset-1'"):
-        check_region("Amazon Transcribe", "eu-wset-1", service, every)
-
 
 # --- Transcribe requests --------------------------------------------------------------------
 
