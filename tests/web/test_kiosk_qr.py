@@ -18,7 +18,7 @@ import pytest
 import zxingcpp
 from playwright.async_api import Browser, Page, expect
 
-from tests.helpers.live_server import LiveServer, make_settings
+from tests.helpers.live_server import LiveServer, LiveServers, make_settings
 from tests.helpers.scripted_engine import ScriptedRecognizer, word_audio
 from tests.helpers.wire import open_audio
 
@@ -33,7 +33,7 @@ expect.set_options(timeout=UI_WAIT_MS)
 
 
 @pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
+async def server(tmp_path: Path, live_server: LiveServers) -> LiveServer:
     """A server whose reading endpoints need the listener (or admin) token."""
     settings = make_settings(
         tmp_path / "state",
@@ -41,13 +41,9 @@ async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
         admin_token=ADMIN_TOKEN,
         connect_burst=100000,
     )
-    live = await LiveServer(
+    return await live_server(
         settings, recognizer_factory=lambda name, room, server: ScriptedRecognizer("scripted")
-    ).start()
-    try:
-        yield live
-    finally:
-        await live.stop()
+    )
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 from websockets.asyncio.client import ClientConnection
 
 from edge_server.core.settings import RoomSettings, ServerSettings
-from tests.helpers.live_server import LiveServer, make_settings
+from tests.helpers.live_server import LiveServer, LiveServers, make_settings
 from tests.helpers.scripted_engine import ScriptedRecognizer, word_audio
 from tests.helpers.wire import open_audio, recv_json
 
@@ -90,15 +90,15 @@ def translating_settings(tmp_path: Path, speech: bool, **kwargs: Any) -> ServerS
 
 
 async def start_server(
-    tmp_path: Path, synthesizer: ChunkSynthesizer | None, **kwargs: Any
+    live_server: LiveServers, tmp_path: Path, synthesizer: ChunkSynthesizer | None, **kwargs: Any
 ) -> LiveServer:
     """A live server with the scripted recognizer, the prefix translator and ``synthesizer``."""
-    return await LiveServer(
+    return await live_server(
         translating_settings(tmp_path, synthesizer is not None, **kwargs),
         recognizer_factory=lambda name, room, server: ScriptedRecognizer("scripted"),
         synthesizer_factory=(lambda name, room, server: synthesizer) if synthesizer else None,
         translator_factory=lambda name, room, server: PrefixTranslator(),
-    ).start()
+    )
 
 
 @pytest.fixture
@@ -184,276 +184,249 @@ def text_before_audio(events: list[dict[str, Any]], segment: int) -> bool:
 
 
 async def test_text_and_speech_in_the_chosen_language(
-    tmp_path: Path, phone: BrowserContext
+    tmp_path: Path, phone: BrowserContext, live_server: LiveServers
 ) -> None:
     synth = ChunkSynthesizer()
-    server = await start_server(tmp_path, synth)
-    try:
-        page = await open_listener(phone, server)
-        langs = page.locator(".lang")
-        await expect(langs).to_have_count(3)
-        assert await langs.evaluate_all("ns => ns.map(n => n.dataset.code)") == [
-            "en-US",
-            "it",
-            "de",
-        ]
-        await page.locator('.lang[data-code="it"]').tap()
-        await expect(page.locator('.lang[data-code="it"]')).to_have_attribute(
-            "aria-checked", "true"
-        )
-        button = page.locator('[data-part="sound-button"]')
-        await expect(button).to_have_text("Tap to enable sound")
-        await button.tap()
-        await expect(button).to_have_text("Sound on")
-        await expect(button).to_have_attribute("aria-pressed", "true")
-        # The server confirmed: Italian, with sound.
-        await wait_audio(
-            page, "events.some(e => e.kind === 'listening' && e.lang === 'it' && e.audio)"
-        )
+    server = await start_server(live_server, tmp_path, synth)
+    page = await open_listener(phone, server)
+    langs = page.locator(".lang")
+    await expect(langs).to_have_count(3)
+    assert await langs.evaluate_all("ns => ns.map(n => n.dataset.code)") == [
+        "en-US",
+        "it",
+        "de",
+    ]
+    await page.locator('.lang[data-code="it"]').tap()
+    await expect(page.locator('.lang[data-code="it"]')).to_have_attribute("aria-checked", "true")
+    button = page.locator('[data-part="sound-button"]')
+    await expect(button).to_have_text("Tap to enable sound")
+    await button.tap()
+    await expect(button).to_have_text("Sound on")
+    await expect(button).to_have_attribute("aria-pressed", "true")
+    # The server confirmed: Italian, with sound.
+    await wait_audio(page, "events.some(e => e.kind === 'listening' && e.lang === 'it' && e.audio)")
 
-        ws, ready = await open_audio(server.ws, "main")
-        assert ready["type"] == "ready", ready
-        await say(ws, 1, 2)
-        latest = page.locator(".final.latest .text")
-        await expect(latest).to_have_text("it: w1 w2")
-        await say(ws, 3)
-        await expect(latest).to_have_text("it: w3")
-        await expect(page.locator(".final")).to_have_count(2)
-        await wait_audio(page, "events.filter(e => e.kind === 'speech_end').length >= 2")
-        await wait_audio(page, "log.length >= 6")
-        state = await audio_state(page)
-        log = state["log"]
-        segments = sorted({e["segment"] for e in log})
-        assert len(segments) == 2
-        assert [(e["segment"], e["index"]) for e in log] == [
-            (s, i) for s in segments for i in range(3)
-        ]
-        check_schedule(log)
-        for segment in segments:
-            assert text_before_audio(state["events"], segment)
-        assert synth.calls == [("it: w1 w2", "it"), ("it: w3", "it")]
+    ws, ready = await open_audio(server.ws, "main")
+    assert ready["type"] == "ready", ready
+    await say(ws, 1, 2)
+    latest = page.locator(".final.latest .text")
+    await expect(latest).to_have_text("it: w1 w2")
+    await say(ws, 3)
+    await expect(latest).to_have_text("it: w3")
+    await expect(page.locator(".final")).to_have_count(2)
+    await wait_audio(page, "events.filter(e => e.kind === 'speech_end').length >= 2")
+    await wait_audio(page, "log.length >= 6")
+    state = await audio_state(page)
+    log = state["log"]
+    segments = sorted({e["segment"] for e in log})
+    assert len(segments) == 2
+    assert [(e["segment"], e["index"]) for e in log] == [(s, i) for s in segments for i in range(3)]
+    check_schedule(log)
+    for segment in segments:
+        assert text_before_audio(state["events"], segment)
+    assert synth.calls == [("it: w1 w2", "it"), ("it: w3", "it")]
 
-        # Another language: the lines already shown switch, and the next sentence is German.
-        await page.locator('.lang[data-code="de"]').tap()
-        await expect(latest).to_have_text("de: w3")
-        await expect(page.locator(".final").first.locator(".text")).to_have_text("de: w1 w2")
-        await wait_audio(
-            page, "events.some(e => e.kind === 'listening' && e.lang === 'de' && e.audio)"
-        )
-        await say(ws, 4)
-        await expect(latest).to_have_text("de: w4")
-        await wait_audio(page, "log.length >= 9")
-        state = await audio_state(page)
-        # The switch dropped the Italian speech still queued: German starts a new burst.
-        assert state["log"][:6] == log
-        check_schedule(state["log"][6:])
-        third = state["log"][-1]["segment"]
-        assert third > segments[-1]
-        assert text_before_audio(state["events"], third)
-        assert synth.calls[-1] == ("de: w4", "de")
+    # Another language: the lines already shown switch, and the next sentence is German.
+    await page.locator('.lang[data-code="de"]').tap()
+    await expect(latest).to_have_text("de: w3")
+    await expect(page.locator(".final").first.locator(".text")).to_have_text("de: w1 w2")
+    await wait_audio(page, "events.some(e => e.kind === 'listening' && e.lang === 'de' && e.audio)")
+    await say(ws, 4)
+    await expect(latest).to_have_text("de: w4")
+    await wait_audio(page, "log.length >= 9")
+    state = await audio_state(page)
+    # The switch dropped the Italian speech still queued: German starts a new burst.
+    assert state["log"][:6] == log
+    check_schedule(state["log"][6:])
+    third = state["log"][-1]["segment"]
+    assert third > segments[-1]
+    assert text_before_audio(state["events"], third)
+    assert synth.calls[-1] == ("de: w4", "de")
 
-        # Mute: the page tells the server and schedules nothing more.
-        await button.tap()
-        await expect(button).to_have_text("Sound off")
-        await expect(button).to_have_attribute("aria-pressed", "false")
-        await wait_audio(
-            page, "events.some(e => e.kind === 'listening' && e.lang === 'de' && !e.audio)"
-        )
-        scheduled = len(state["log"])
-        await say(ws, 5)
-        await expect(latest).to_have_text("de: w5")
-        await page.wait_for_timeout(1000)  # room for speech that must not come
-        state = await audio_state(page)
-        assert len(state["log"]) == scheduled
-        muted = [e for e in state["events"] if e["kind"] == "mute"][-1]
-        late = [e for e in state["events"] if e["kind"] == "speech" and e["t"] > muted["t"]]
-        assert late == []  # the server stopped sending speech
-        assert len(synth.calls) == 3
-        await ws.close()
-        assert page.errors == []  # type: ignore[attr-defined]
-    finally:
-        await server.stop()
+    # Mute: the page tells the server and schedules nothing more.
+    await button.tap()
+    await expect(button).to_have_text("Sound off")
+    await expect(button).to_have_attribute("aria-pressed", "false")
+    await wait_audio(
+        page, "events.some(e => e.kind === 'listening' && e.lang === 'de' && !e.audio)"
+    )
+    scheduled = len(state["log"])
+    await say(ws, 5)
+    await expect(latest).to_have_text("de: w5")
+    await page.wait_for_timeout(1000)  # room for speech that must not come
+    state = await audio_state(page)
+    assert len(state["log"]) == scheduled
+    muted = [e for e in state["events"] if e["kind"] == "mute"][-1]
+    late = [e for e in state["events"] if e["kind"] == "speech" and e["t"] > muted["t"]]
+    assert late == []  # the server stopped sending speech
+    assert len(synth.calls) == 3
+    await ws.close()
+    assert page.errors == []  # type: ignore[attr-defined]
 
 
-async def test_room_without_speech_is_text_only(tmp_path: Path, phone: BrowserContext) -> None:
-    server = await start_server(tmp_path, None)
-    try:
-        page = await open_listener(phone, server)
-        await expect(page.locator('[data-part="sound-note"]')).to_have_text(
-            "Text only in this room"
-        )
-        await expect(page.locator('[data-part="sound-button"]')).to_be_hidden()
-        await page.locator('.lang[data-code="de"]').tap()
-        ws, _ = await open_audio(server.ws, "main")
-        await say(ws, 7)
-        await expect(page.locator(".final.latest .text")).to_have_text("de: w7")
-        await ws.close()
-        assert page.errors == []  # type: ignore[attr-defined]
-    finally:
-        await server.stop()
+async def test_room_without_speech_is_text_only(
+    tmp_path: Path, phone: BrowserContext, live_server: LiveServers
+) -> None:
+    server = await start_server(live_server, tmp_path, None)
+    page = await open_listener(phone, server)
+    await expect(page.locator('[data-part="sound-note"]')).to_have_text("Text only in this room")
+    await expect(page.locator('[data-part="sound-button"]')).to_be_hidden()
+    await page.locator('.lang[data-code="de"]').tap()
+    ws, _ = await open_audio(server.ws, "main")
+    await say(ws, 7)
+    await expect(page.locator(".final.latest .text")).to_have_text("de: w7")
+    await ws.close()
+    assert page.errors == []  # type: ignore[attr-defined]
 
 
 async def test_source_language_and_missing_translation(
-    tmp_path: Path, phone: BrowserContext
+    tmp_path: Path, phone: BrowserContext, live_server: LiveServers
 ) -> None:
     """The source language shows the spoken text (and says sound is for translations); a line
     without the chosen translation shows the source text with a discreet note."""
     synth = ChunkSynthesizer()
-    server = await start_server(tmp_path, synth)
-    try:
-        page = await open_listener(phone, server)
-        await page.locator('.lang[data-code="en-US"]').tap()
-        await expect(page.locator('[data-part="sound-note"]')).to_be_visible()
-        await expect(page.locator('[data-part="sound-button"]')).to_be_hidden()
-        ws, _ = await open_audio(server.ws, "main")
-        await say(ws, 8, 9)
-        await expect(page.locator(".final.latest .text")).to_have_text("w8 w9")
-        await expect(page.locator(".final.latest .note")).to_have_count(0)
-        # A final without the German translation: the source text, with a discreet note.
-        await page.locator('.lang[data-code="de"]').tap()
-        await expect(page.locator('[data-part="sound-button"]')).to_be_visible()
-        await say(ws, 66)
-        latest = page.locator(".final.latest")
-        await expect(latest.locator(".text")).to_have_text("w66")
-        await expect(latest.locator(".note")).to_have_text("original · no DE translation")
-        await expect(page.locator(".final").first.locator(".text")).to_have_text("de: w8 w9")
-        await ws.close()
-        assert page.errors == []  # type: ignore[attr-defined]
-    finally:
-        await server.stop()
+    server = await start_server(live_server, tmp_path, synth)
+    page = await open_listener(phone, server)
+    await page.locator('.lang[data-code="en-US"]').tap()
+    await expect(page.locator('[data-part="sound-note"]')).to_be_visible()
+    await expect(page.locator('[data-part="sound-button"]')).to_be_hidden()
+    ws, _ = await open_audio(server.ws, "main")
+    await say(ws, 8, 9)
+    await expect(page.locator(".final.latest .text")).to_have_text("w8 w9")
+    await expect(page.locator(".final.latest .note")).to_have_count(0)
+    # A final without the German translation: the source text, with a discreet note.
+    await page.locator('.lang[data-code="de"]').tap()
+    await expect(page.locator('[data-part="sound-button"]')).to_be_visible()
+    await say(ws, 66)
+    latest = page.locator(".final.latest")
+    await expect(latest.locator(".text")).to_have_text("w66")
+    await expect(latest.locator(".note")).to_have_text("original · no DE translation")
+    await expect(page.locator(".final").first.locator(".text")).to_have_text("de: w8 w9")
+    await ws.close()
+    assert page.errors == []  # type: ignore[attr-defined]
 
 
-async def test_theme_and_size_persist_across_reload(tmp_path: Path, phone: BrowserContext) -> None:
-    server = await start_server(tmp_path, None)
-    try:
-        page = await open_listener(phone, server)
-        html = page.locator("html")
-        await expect(html).to_have_attribute("data-theme", "dark")
-        await page.locator('[data-action="settings"]').tap()
-        await page.locator('[data-action="theme"][data-value="light"]').tap()
-        await page.locator('[data-action="size"][data-value="4"]').tap()
-        await page.locator('.lang[data-code="it"]').tap()
-        await expect(html).to_have_attribute("data-theme", "light")
-        background = await page.evaluate("getComputedStyle(document.body).backgroundColor")
-        await page.reload()
-        await expect(page.locator('[data-part="app"]')).to_have_attribute("data-connection", "open")
-        await expect(html).to_have_attribute("data-theme", "light")
-        scale = await page.evaluate(
-            "getComputedStyle(document.documentElement).getPropertyValue('--scale').trim()"
-        )
-        assert scale == "1.75"
-        assert await page.evaluate("getComputedStyle(document.body).backgroundColor") == background
-        await expect(page.locator('.lang[data-code="it"]')).to_have_attribute(
-            "aria-checked", "true"
-        )
-        await page.locator('[data-action="settings"]').tap()
-        await expect(page.locator('[data-action="size"][data-value="4"]')).to_have_attribute(
-            "aria-pressed", "true"
-        )
-        await page.locator('[data-action="theme"][data-value="contrast"]').tap()
-        await page.reload()
-        await expect(html).to_have_attribute("data-theme", "contrast")
-        assert await page.evaluate("getComputedStyle(document.body).backgroundColor") == (
-            "rgb(0, 0, 0)"
-        )
-    finally:
-        await server.stop()
+async def test_theme_and_size_persist_across_reload(
+    tmp_path: Path, phone: BrowserContext, live_server: LiveServers
+) -> None:
+    server = await start_server(live_server, tmp_path, None)
+    page = await open_listener(phone, server)
+    html = page.locator("html")
+    await expect(html).to_have_attribute("data-theme", "dark")
+    await page.locator('[data-action="settings"]').tap()
+    await page.locator('[data-action="theme"][data-value="light"]').tap()
+    await page.locator('[data-action="size"][data-value="4"]').tap()
+    await page.locator('.lang[data-code="it"]').tap()
+    await expect(html).to_have_attribute("data-theme", "light")
+    background = await page.evaluate("getComputedStyle(document.body).backgroundColor")
+    await page.reload()
+    await expect(page.locator('[data-part="app"]')).to_have_attribute("data-connection", "open")
+    await expect(html).to_have_attribute("data-theme", "light")
+    scale = await page.evaluate(
+        "getComputedStyle(document.documentElement).getPropertyValue('--scale').trim()"
+    )
+    assert scale == "1.75"
+    assert await page.evaluate("getComputedStyle(document.body).backgroundColor") == background
+    await expect(page.locator('.lang[data-code="it"]')).to_have_attribute("aria-checked", "true")
+    await page.locator('[data-action="settings"]').tap()
+    await expect(page.locator('[data-action="size"][data-value="4"]')).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    await page.locator('[data-action="theme"][data-value="contrast"]').tap()
+    await page.reload()
+    await expect(html).to_have_attribute("data-theme", "contrast")
+    assert await page.evaluate("getComputedStyle(document.body).backgroundColor") == (
+        "rgb(0, 0, 0)"
+    )
 
 
 async def test_refused_token_is_explained_and_retried_slowly(
-    tmp_path: Path, phone: BrowserContext
+    tmp_path: Path, phone: BrowserContext, live_server: LiveServers
 ) -> None:
-    server = await start_server(tmp_path, None)
-    try:
-        page = await phone.new_page()
-        await page.goto(f"{server.http}/listen/main?token=wrong-token-0000000000")
-        banner = page.locator('[data-part="banner"]')
-        await expect(banner).to_contain_text("refused")
-        await expect(page.locator('[data-part="conn-label"]')).to_have_text("Access refused")
-        state = await page.evaluate("window.__listener.state")
-        assert state["refused"]["code"] == 4011
-        assert state["retryMs"] >= 60000
-        await page.goto(f"{server.http}/listen/main")
-        await expect(banner).to_contain_text("needs an access code")
-        assert (await page.evaluate("window.__listener.state"))["refused"]["code"] == 4010
-    finally:
-        await server.stop()
+    server = await start_server(live_server, tmp_path, None)
+    page = await phone.new_page()
+    await page.goto(f"{server.http}/listen/main?token=wrong-token-0000000000")
+    banner = page.locator('[data-part="banner"]')
+    await expect(banner).to_contain_text("refused")
+    await expect(page.locator('[data-part="conn-label"]')).to_have_text("Access refused")
+    state = await page.evaluate("window.__listener.state")
+    assert state["refused"]["code"] == 4011
+    assert state["retryMs"] >= 60000
+    await page.goto(f"{server.http}/listen/main")
+    await expect(banner).to_contain_text("needs an access code")
+    assert (await page.evaluate("window.__listener.state"))["refused"]["code"] == 4010
 
 
-async def test_phone_layout_fits(tmp_path: Path, phone: BrowserContext) -> None:
+async def test_phone_layout_fits(
+    tmp_path: Path, phone: BrowserContext, live_server: LiveServers
+) -> None:
     """At 390x844: nothing scrolls sideways, every control is at least 44 px, the newest line
     is in view. Screenshots for a human in $LISTENER_SHOTS."""
     synth = ChunkSynthesizer()
-    server = await start_server(tmp_path, synth)
+    server = await start_server(live_server, tmp_path, synth)
     shots = os.environ.get("LISTENER_SHOTS")
-    try:
-        page = await open_listener(phone, server)
-        await page.locator('.lang[data-code="it"]').tap()
-        if shots:
-            await page.screenshot(path=f"{shots}/listener-empty.png")
-        ws, _ = await open_audio(server.ws, "main")
-        for words in ((1, 2, 3, 4, 5, 6, 7, 8), (9, 10, 11), (12, 13, 14, 15, 16), (17, 18)):
-            await say(ws, *words)
-        latest = page.locator(".final.latest .text")
-        await expect(latest).to_have_text("it: w17 w18")
-        metrics = await page.evaluate(
-            """() => {
-                const root = document.scrollingElement;
-                const small = [...document.querySelectorAll('button')]
-                    .filter(b => b.offsetParent !== null)
-                    .map(b => b.getBoundingClientRect())
-                    .filter(r => r.width < 44 || r.height < 44)
-                    .map(r => [r.width, r.height]);
-                const newest = document.querySelector('.final.latest').getBoundingClientRect();
-                return {
-                    scrollsX: root.scrollWidth > innerWidth,
-                    small,
-                    newestBottom: newest.bottom,
-                    newestRight: newest.right,
-                    latestSize: parseFloat(getComputedStyle(
-                        document.querySelector('.final.latest .text')).fontSize),
-                };
-            }"""
-        )
-        assert metrics["scrollsX"] is False
-        assert metrics["small"] == []
-        assert metrics["newestBottom"] <= 844
-        assert metrics["newestRight"] <= 390
-        assert metrics["latestSize"] >= 22
-        if shots:
-            await page.screenshot(path=f"{shots}/listener-dark.png")
-            await page.locator('[data-part="sound-button"]').tap()
-            await page.locator('[data-action="settings"]').tap()
-            await page.locator('[data-action="theme"][data-value="light"]').tap()
-            await page.screenshot(path=f"{shots}/listener-light-settings.png")
-            await page.locator('[data-action="theme"][data-value="contrast"]').tap()
-            await page.locator('[data-action="size"][data-value="3"]').tap()
-            await page.locator('[data-action="settings"]').tap()
-            await page.screenshot(path=f"{shots}/listener-contrast-large.png")
-        await ws.close()
-        assert page.errors == []  # type: ignore[attr-defined]
-    finally:
-        await server.stop()
+    page = await open_listener(phone, server)
+    await page.locator('.lang[data-code="it"]').tap()
+    if shots:
+        await page.screenshot(path=f"{shots}/listener-empty.png")
+    ws, _ = await open_audio(server.ws, "main")
+    for words in ((1, 2, 3, 4, 5, 6, 7, 8), (9, 10, 11), (12, 13, 14, 15, 16), (17, 18)):
+        await say(ws, *words)
+    latest = page.locator(".final.latest .text")
+    await expect(latest).to_have_text("it: w17 w18")
+    metrics = await page.evaluate(
+        """() => {
+            const root = document.scrollingElement;
+            const small = [...document.querySelectorAll('button')]
+                .filter(b => b.offsetParent !== null)
+                .map(b => b.getBoundingClientRect())
+                .filter(r => r.width < 44 || r.height < 44)
+                .map(r => [r.width, r.height]);
+            const newest = document.querySelector('.final.latest').getBoundingClientRect();
+            return {
+                scrollsX: root.scrollWidth > innerWidth,
+                small,
+                newestBottom: newest.bottom,
+                newestRight: newest.right,
+                latestSize: parseFloat(getComputedStyle(
+                    document.querySelector('.final.latest .text')).fontSize),
+            };
+        }"""
+    )
+    assert metrics["scrollsX"] is False
+    assert metrics["small"] == []
+    assert metrics["newestBottom"] <= 844
+    assert metrics["newestRight"] <= 390
+    assert metrics["latestSize"] >= 22
+    if shots:
+        await page.screenshot(path=f"{shots}/listener-dark.png")
+        await page.locator('[data-part="sound-button"]').tap()
+        await page.locator('[data-action="settings"]').tap()
+        await page.locator('[data-action="theme"][data-value="light"]').tap()
+        await page.screenshot(path=f"{shots}/listener-light-settings.png")
+        await page.locator('[data-action="theme"][data-value="contrast"]').tap()
+        await page.locator('[data-action="size"][data-value="3"]').tap()
+        await page.locator('[data-action="settings"]').tap()
+        await page.screenshot(path=f"{shots}/listener-contrast-large.png")
+    await ws.close()
+    assert page.errors == []  # type: ignore[attr-defined]
 
 
-async def test_server_answers_listen(tmp_path: Path) -> None:
+async def test_server_answers_listen(tmp_path: Path, live_server: LiveServers) -> None:
     """The contract the page relies on, without a browser: status lists the languages and the
     speech engine, and ``listen`` is answered with ``listening``."""
     from websockets.asyncio.client import connect
 
-    server = await start_server(tmp_path, ChunkSynthesizer())
-    try:
-        url = f"{server.ws}/ws/captions/main?token={LISTENER_TOKEN}&backlog=0"
-        async with connect(url, open_timeout=10) as ws:
-            status = await recv_json(ws, WAIT)
-            assert status["type"] == "status"
-            assert status["languages"] == ["en-US", "it", "de"]
-            assert status["speech"] is True
-            await ws.send(json.dumps({"type": "listen", "lang": "it", "audio": True}))
-            answer = await recv_json(ws, WAIT)
-            assert answer == {"type": "listening", "lang": "it", "audio": True, "reason": None}
-    finally:
-        await server.stop()
+    server = await start_server(live_server, tmp_path, ChunkSynthesizer())
+    url = f"{server.ws}/ws/captions/main?token={LISTENER_TOKEN}&backlog=0"
+    async with connect(url, open_timeout=10) as ws:
+        status = await recv_json(ws, WAIT)
+        assert status["type"] == "status"
+        assert status["languages"] == ["en-US", "it", "de"]
+        assert status["speech"] is True
+        await ws.send(json.dumps({"type": "listen", "lang": "it", "audio": True}))
+        answer = await recv_json(ws, WAIT)
+        assert answer == {"type": "listening", "lang": "it", "audio": True, "reason": None}
 
 
 # ------------------------------------------------------------------------------------------

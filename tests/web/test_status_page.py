@@ -28,7 +28,7 @@ from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
 from websockets.asyncio.client import ClientConnection, connect
 
 from edge_server.core.settings import RoomSettings, ServerSettings
-from tests.helpers.live_server import LiveServer, make_settings
+from tests.helpers.live_server import LiveServer, LiveServers, make_settings
 from tests.helpers.scripted_engine import CHUNK_BYTES, ScriptedRecognizer, word_audio
 from tests.helpers.wire import HELLO, open_audio, recv_json
 
@@ -81,9 +81,8 @@ def translator(_name: str, room: RoomSettings, _server: ServerSettings) -> Prefi
 
 
 @pytest.fixture
-async def start(tmp_path: Path) -> AsyncIterator[Any]:
+async def start(tmp_path: Path, live_server: LiveServers) -> Any:
     """Start a server with an admin and a listener token and the given rooms."""
-    servers: list[LiveServer] = []
 
     async def _start(rooms: Mapping[str, RoomSettings]) -> LiveServer:
         settings = make_settings(
@@ -93,13 +92,9 @@ async def start(tmp_path: Path) -> AsyncIterator[Any]:
             connect_burst=100000,
             rooms=dict(rooms),
         )
-        live = await LiveServer(settings, recognizer, translator_factory=translator).start()
-        servers.append(live)
-        return live
+        return await live_server(settings, recognizer, translator_factory=translator)
 
-    yield _start
-    for live in servers:
-        await live.stop()
+    return _start
 
 
 @pytest.fixture

@@ -7,13 +7,12 @@ no wiring runs: each test calls the exported functions with data shaped like ``/
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page
 
-from tests.helpers.live_server import LiveServer, make_settings
+from tests.helpers.live_server import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(60)]
 
@@ -66,21 +65,19 @@ ROOM: dict[str, Any] = {
 
 
 @pytest.fixture
-async def page(tmp_path: Path, browser: Browser) -> AsyncIterator[Page]:
+async def page(browser: Browser, server: LiveServer) -> AsyncIterator[Page]:
     """A blank page on a real server's origin, with the module importable."""
-    live = await LiveServer(make_settings(tmp_path / "state")).start()
     context = await browser.new_context(timezone_id="UTC")
     page = await context.new_page()
     page.set_default_timeout(5000)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     try:
-        await page.goto(f"{live.http}/static/status.css")  # same origin, no page wiring
+        await page.goto(f"{server.http}/static/status.css")  # same origin, no page wiring
         await page.set_content("<main id='rooms'></main>")
         yield page
     finally:
         await context.close()
-        await live.stop()
     assert errors == []
 
 

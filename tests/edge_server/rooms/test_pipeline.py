@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from websockets.asyncio.client import connect
 
-from tests.helpers.live_server import LiveServer, make_settings
+from tests.helpers.live_server import LiveServer, LiveServers, make_settings
 from tests.helpers.processes import EDGE_AUDIO
 from tests.helpers.wire import recv_json
 
@@ -143,39 +143,34 @@ async def test_audio_health_while_flowing(
 
 
 async def test_backlog_survives_a_restart_and_ids_and_time_continue(
-    tmp_path: Path, librivox_files: list[tuple[Path, str]]
+    tmp_path: Path, librivox_files: list[tuple[Path, str]], live_server: LiveServers
 ) -> None:
     state = tmp_path / "state"
-    first = await LiveServer(make_settings(state)).start()
-    try:
-        for wav, _ in librivox_files[1:3]:
-            code, _, err = await run_edge_audio(first, wav, "--speed", "0", "--quiet")
-            assert code == 0, err
-    finally:
-        await first.stop()
-
-    second = await LiveServer(make_settings(state)).start()
-    try:
-        async with connect(f"{second.ws}/ws/captions/main?backlog=10&partials=0") as sub:
-            assert (await recv_json(sub))["type"] == "status"
-            backlog = [await recv_json(sub) for _ in range(2)]
-        assert [m["type"] for m in backlog] == ["final", "final"]
-        assert all(m["backlog"] for m in backlog)
-        assert backlog[0]["segment"] < backlog[1]["segment"]
-        assert backlog[0]["end"] <= backlog[1]["start"]
-        async with connect(f"{second.ws}/ws/captions/main?backlog=1") as sub:
-            await recv_json(sub)
-            assert (await recv_json(sub))["segment"] == backlog[1]["segment"]
-
-        code, _, err = await run_edge_audio(second, librivox_files[4][0], "--speed", "0")
+    first = await live_server(make_settings(state))
+    for wav, _ in librivox_files[1:3]:
+        code, _, err = await run_edge_audio(first, wav, "--speed", "0", "--quiet")
         assert code == 0, err
-        store = second.settings.state_dir / "rooms" / "main" / "transcript.jsonl"
-        records = [json.loads(line) for line in store.read_text().splitlines()]
-        assert len(records) == 3
-        assert records[2]["segment"] > backlog[1]["segment"]
-        assert records[2]["start"] >= backlog[1]["end"]
-    finally:
-        await second.stop()
+    await first.stop()  # a restart on the same state, on purpose
+
+    second = await live_server(make_settings(state))
+    async with connect(f"{second.ws}/ws/captions/main?backlog=10&partials=0") as sub:
+        assert (await recv_json(sub))["type"] == "status"
+        backlog = [await recv_json(sub) for _ in range(2)]
+    assert [m["type"] for m in backlog] == ["final", "final"]
+    assert all(m["backlog"] for m in backlog)
+    assert backlog[0]["segment"] < backlog[1]["segment"]
+    assert backlog[0]["end"] <= backlog[1]["start"]
+    async with connect(f"{second.ws}/ws/captions/main?backlog=1") as sub:
+        await recv_json(sub)
+        assert (await recv_json(sub))["segment"] == backlog[1]["segment"]
+
+    code, _, err = await run_edge_audio(second, librivox_files[4][0], "--speed", "0")
+    assert code == 0, err
+    store = second.settings.state_dir / "rooms" / "main" / "transcript.jsonl"
+    records = [json.loads(line) for line in store.read_text().splitlines()]
+    assert len(records) == 3
+    assert records[2]["segment"] > backlog[1]["segment"]
+    assert records[2]["start"] >= backlog[1]["end"]
 
 
 async def test_invalid_room_names_get_http_400_with_a_reason(server: LiveServer) -> None:

@@ -8,57 +8,55 @@ import json
 from pathlib import Path
 
 from edge_server.web.app_keys import ROOMS
-from tests.helpers.live_server import LiveServer, make_settings
+from tests.helpers.live_server import LiveServers, make_settings
 from tests.helpers.scripted_engine import ScriptedRecognizer, word_audio
 from tests.helpers.wire import HELLO, open_audio, recv_json
 
 
-async def test_same_node_replaces_its_silent_connection(tmp_path: Path) -> None:
+async def test_same_node_replaces_its_silent_connection(
+    tmp_path: Path, live_server: LiveServers
+) -> None:
     recognizer = ScriptedRecognizer("scripted")
-    live = await LiveServer(
+    live = await live_server(
         make_settings(tmp_path / "state", max_frame_bytes=16000, audio_idle_s=0.5),
         recognizer_factory=lambda name, r, s: recognizer,
-    ).start()
-    try:
-        old, ready = await open_audio(live.ws, "main")
-        assert ready["type"] == "ready"
-        for n in (1, 2):  # mid-sentence when the link dies
-            await old.send(word_audio(n))
-        await asyncio.sleep(0.3)
-        # Still flowing: a second connection is another source, refused.
-        busy, answer = await open_audio(live.ws, "main")
-        assert answer["code"] == "source_busy"
-        await busy.close()
-        # The old link goes silent (a partition: no close, no frames) beyond audio_idle_s.
-        await asyncio.sleep(1.0)
-        new, ready = await open_audio(live.ws, "main")
-        assert ready["type"] == "ready", ready
-        # What the old connection sent was finalized, not lost.
-        room = live.app[ROOMS].get("main")
-        assert [r["text"] for r in room.store.read_all()] == ["w1 w2"]
-        for n in (3, 0):
-            await new.send(word_audio(n))
-        final = await recv_json(new)
-        assert (final["type"], final["text"]) == ("final", "w3")
-        await new.send(json.dumps({"type": "end"}))
-        assert (await recv_json(new))["type"] == "ended"
-        await old.close()
-    finally:
-        await live.stop()
+    )
+    old, ready = await open_audio(live.ws, "main")
+    assert ready["type"] == "ready"
+    for n in (1, 2):  # mid-sentence when the link dies
+        await old.send(word_audio(n))
+    await asyncio.sleep(0.3)
+    # Still flowing: a second connection is another source, refused.
+    busy, answer = await open_audio(live.ws, "main")
+    assert answer["code"] == "source_busy"
+    await busy.close()
+    # The old link goes silent (a partition: no close, no frames) beyond audio_idle_s.
+    await asyncio.sleep(1.0)
+    new, ready = await open_audio(live.ws, "main")
+    assert ready["type"] == "ready", ready
+    # What the old connection sent was finalized, not lost.
+    room = live.app[ROOMS].get("main")
+    assert [r["text"] for r in room.store.read_all()] == ["w1 w2"]
+    for n in (3, 0):
+        await new.send(word_audio(n))
+    final = await recv_json(new)
+    assert (final["type"], final["text"]) == ("final", "w3")
+    await new.send(json.dumps({"type": "end"}))
+    assert (await recv_json(new))["type"] == "ended"
+    await old.close()
 
 
-async def test_another_client_does_not_replace_a_silent_source(tmp_path: Path) -> None:
-    live = await LiveServer(
+async def test_another_client_does_not_replace_a_silent_source(
+    tmp_path: Path, live_server: LiveServers
+) -> None:
+    live = await live_server(
         make_settings(tmp_path / "state", max_frame_bytes=16000, audio_idle_s=0.2),
         recognizer_factory=lambda name, r, s: ScriptedRecognizer("scripted"),
-    ).start()
-    try:
-        old, _ = await open_audio(live.ws, "main")
-        await asyncio.sleep(0.5)
-        other = HELLO | {"client": {"name": "someone-else", "version": "1"}}
-        intruder, answer = await open_audio(live.ws, "main", other)
-        assert answer["code"] == "source_busy"
-        await intruder.close()
-        await old.close()
-    finally:
-        await live.stop()
+    )
+    old, _ = await open_audio(live.ws, "main")
+    await asyncio.sleep(0.5)
+    other = HELLO | {"client": {"name": "someone-else", "version": "1"}}
+    intruder, answer = await open_audio(live.ws, "main", other)
+    assert answer["code"] == "source_busy"
+    await intruder.close()
+    await old.close()

@@ -25,7 +25,7 @@ from edge_server.core.auth import (
 )
 from edge_server.core.settings import SettingsError, load_settings
 from edge_server.web.app_keys import ROOMS
-from tests.helpers.live_server import LiveServer, make_settings
+from tests.helpers.live_server import LiveServer, LiveServers, make_settings
 from tests.helpers.wire import HELLO, recv_json, wait_closed
 
 AUDIO = "audio-secret-0123456789"
@@ -165,7 +165,7 @@ def test_attempt_limiter_forgets_old_addresses() -> None:
 
 
 @pytest.fixture
-async def guarded(tmp_path: Path) -> Any:
+async def guarded(tmp_path: Path, live_server: LiveServers) -> LiveServer:
     settings = make_settings(
         tmp_path / "state",
         audio_token=AUDIO,
@@ -173,9 +173,7 @@ async def guarded(tmp_path: Path) -> Any:
         admin_token=ADMIN,
         connect_burst=1000,
     )
-    live = await LiveServer(settings).start()
-    yield live
-    await live.stop()
+    return await live_server(settings)
 
 
 async def _captions_close(url: str, **kwargs: Any) -> tuple[int | None, str]:
@@ -305,33 +303,30 @@ async def test_foreign_origin_refused(guarded: LiveServer) -> None:
         assert (await r.json())["error"] == "origin_refused"
 
 
-async def test_connection_attempt_limit(tmp_path: Path) -> None:
+async def test_connection_attempt_limit(tmp_path: Path, live_server: LiveServers) -> None:
     """1,000 attempts in a burst from one address: the first `connect_burst` get through, the
     rest get HTTP 429 at once, and a subscriber already connected keeps receiving."""
     settings = make_settings(tmp_path / "state", connect_burst=20, connect_rate=5.0)
-    live = await LiveServer(settings).start()
-    try:
-        async with connect(f"{live.ws}/ws/captions/main", open_timeout=10) as watcher:
-            assert (await recv_json(watcher))["type"] == "status"
-            statuses: list[int] = []
-            async with aiohttp.ClientSession() as http:
+    live = await live_server(settings)
+    async with connect(f"{live.ws}/ws/captions/main", open_timeout=10) as watcher:
+        assert (await recv_json(watcher))["type"] == "status"
+        statuses: list[int] = []
+        async with aiohttp.ClientSession() as http:
 
-                async def attempt() -> None:
-                    async with http.get(f"{live.http}/ws/captions/main") as r:
-                        statuses.append(r.status)
-                        if r.status == 429:
-                            assert int(r.headers["Retry-After"]) >= 1
-                            assert (await r.json())["error"] == "too_many_attempts"
+            async def attempt() -> None:
+                async with http.get(f"{live.http}/ws/captions/main") as r:
+                    statuses.append(r.status)
+                    if r.status == 429:
+                        assert int(r.headers["Retry-After"]) >= 1
+                        assert (await r.json())["error"] == "too_many_attempts"
 
-                await asyncio.wait_for(asyncio.gather(*(attempt() for _ in range(1000))), 60)
-            assert statuses.count(429) >= 1000 - 20 - 5 * 60
-            assert statuses.count(429) > 900
-            # The room still works for the connected subscriber.
-            await watcher.send(json.dumps({"type": "ping"}))
-            assert (await recv_json(watcher))["type"] == "pong"
-        # And a WebSocket client over the limit is refused before the upgrade.
-        with pytest.raises(InvalidStatus) as refused:
-            await connect(f"{live.ws}/ws/captions/main", open_timeout=10)
-        assert refused.value.response.status_code == 429
-    finally:
-        await live.stop()
+            await asyncio.wait_for(asyncio.gather(*(attempt() for _ in range(1000))), 60)
+        assert statuses.count(429) >= 1000 - 20 - 5 * 60
+        assert statuses.count(429) > 900
+        # The room still works for the connected subscriber.
+        await watcher.send(json.dumps({"type": "ping"}))
+        assert (await recv_json(watcher))["type"] == "pong"
+    # And a WebSocket client over the limit is refused before the upgrade.
+    with pytest.raises(InvalidStatus) as refused:
+        await connect(f"{live.ws}/ws/captions/main", open_timeout=10)
+    assert refused.value.response.status_code == 429

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.helpers.live_server import LiveServer
+from tests.helpers.live_server import LiveServer, LiveServers, make_settings
 from tests.helpers.wire import HELLO, open_audio, recv_json, wait_closed
 
 pytestmark = pytest.mark.speech
@@ -211,43 +211,39 @@ async def test_recognizer_crash_is_reported_and_the_next_source_works(
 
 
 async def test_subscriber_that_never_reads_is_dropped_without_stalling_others(
-    tmp_path: Path,
+    tmp_path: Path, live_server: LiveServers
 ) -> None:
     from edge_server.web.app_keys import ROOMS
-    from tests.helpers.live_server import make_settings
 
-    live = await LiveServer(make_settings(tmp_path / "s", subscriber_queue=8)).start()
-    try:
-        room = live.app[ROOMS].get("main")
-        async with connect(f"{live.ws}/ws/captions/main?backlog=0", max_queue=1) as good:
-            await recv_json(good)
-            slow = await connect(f"{live.ws}/ws/captions/main?backlog=0", max_queue=1)
-            slow.transport.pause_reading()  # never reads: the server's buffers fill
-            noise = os.urandom(45000).hex()  # incompressible, in case deflate were on
-            big = json.dumps({"type": "partial", "segment": 1, "text": noise})
-            received = 0
-            published = 0
+    live = await live_server(make_settings(tmp_path / "s", subscriber_queue=8))
+    room = live.app[ROOMS].get("main")
+    async with connect(f"{live.ws}/ws/captions/main?backlog=0", max_queue=1) as good:
+        await recv_json(good)
+        slow = await connect(f"{live.ws}/ws/captions/main?backlog=0", max_queue=1)
+        slow.transport.pause_reading()  # never reads: the server's buffers fill
+        noise = os.urandom(45000).hex()  # incompressible, in case deflate were on
+        big = json.dumps({"type": "partial", "segment": 1, "text": noise})
+        received = 0
+        published = 0
 
-            async def publish_and_read(count: int) -> None:
-                nonlocal received, published
-                for _ in range(count):
-                    room.broadcaster.publish(big, partial=True)
-                    published += 1
-                    await asyncio.sleep(0)
-                    while True:  # the good subscriber keeps up
-                        try:
-                            await asyncio.wait_for(good.recv(), 0.02)
-                            received += 1
-                        except TimeoutError:
-                            break
+        async def publish_and_read(count: int) -> None:
+            nonlocal received, published
+            for _ in range(count):
+                room.broadcaster.publish(big, partial=True)
+                published += 1
+                await asyncio.sleep(0)
+                while True:  # the good subscriber keeps up
+                    try:
+                        await asyncio.wait_for(good.recv(), 0.02)
+                        received += 1
+                    except TimeoutError:
+                        break
 
-            for _ in range(60):  # at most 600 messages (54 MB) before the slow one must go
-                await publish_and_read(10)
-                if len(room.broadcaster.subscribers) == 1:
-                    break
-            assert len(room.broadcaster.subscribers) == 1, "the reader that never reads stays"
+        for _ in range(60):  # at most 600 messages (54 MB) before the slow one must go
             await publish_and_read(10)
-            assert received >= published - 2, (received, published)
-        slow.transport.abort()
-    finally:
-        await live.stop()
+            if len(room.broadcaster.subscribers) == 1:
+                break
+        assert len(room.broadcaster.subscribers) == 1, "the reader that never reads stays"
+        await publish_and_read(10)
+        assert received >= published - 2, (received, published)
+    slow.transport.abort()
