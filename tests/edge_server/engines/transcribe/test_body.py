@@ -3,6 +3,11 @@
 A thread plays the C runtime (it calls ``read`` in a loop, as the runtime's event-loop thread
 does); the asyncio side writes. The runtime's epoll descriptor is played by a real epoll object
 watching a pipe, registered edge-triggered like the runtime registers everything.
+
+Wake-ups are proven without racing the clock: where a read must be woken (by audio, the end of
+the stream, ``close`` or a runtime event), the body's timed wait is made long (``LONG_WAIT_S``),
+so a wake-up well before it can only come from the event, never from the timer; and the bound
+(``WOKEN_WITHIN_S``) is generous enough for a loaded machine.
 """
 
 from __future__ import annotations
@@ -15,6 +20,12 @@ import time
 import pytest
 
 from edge_server.engines.transcribe.body import RUNTIME_SPIN_LIMIT, WaitingBody
+
+LONG_WAIT_S = 60.0
+"""A timed wait this long cannot end during a test: a read that returns sooner was woken."""
+WOKEN_WITHIN_S = 5.0
+"""Bound on a wake-up: far below ``LONG_WAIT_S`` (so it proves the wake-up), far above the
+milliseconds a wake-up takes even on a loaded machine (so it does not flake)."""
 
 
 class Runtime:
@@ -49,22 +60,29 @@ def test_reads_are_rare_while_idle_and_audio_wakes_them_at_once():
     time.sleep(0.5)
     idle_reads = body.reads
     assert 10 <= idle_reads <= 40  # about 25 in 0.5 s: a poll every 20 ms, not a busy loop
+    body.end_stream()
+    runtime.join()
+    body.close()
+    # Audio wakes a waiting read: with a poll interval of a minute, every write is taken long
+    # before the next poll could have taken it.
+    body = WaitingBody(wait_s=LONG_WAIT_S)
+    runtime = Runtime(body)
     delays = []
     for index in range(5):
         written = time.monotonic()
         body.write(bytes([index]) * 100)
-        deadline = time.monotonic() + 1
+        deadline = time.monotonic() + WOKEN_WITHIN_S
         while len(runtime.got) <= index and time.monotonic() < deadline:
             time.sleep(0.001)
         delays.append(runtime.got[index][1] - written)
         time.sleep(0.013)
-    assert max(delays) < 0.01  # audio does not wait for the poll interval
+    assert max(delays) < WOKEN_WITHIN_S  # audio does not wait for the poll interval
     assert [data[:1] for data, _ in runtime.got] == [bytes([i]) for i in range(5)]
     ended = time.monotonic()
     body.end_stream()
     runtime.join()
     assert runtime.eof_at is not None
-    assert runtime.eof_at - ended < 0.01
+    assert runtime.eof_at - ended < WOKEN_WITHIN_S  # the end wakes the read too
     body.close()
 
 
@@ -90,7 +108,7 @@ def test_read_respects_size_and_order():
 
 
 def test_close_wakes_a_waiting_read_and_discards():
-    body = WaitingBody(wait_s=0.05, max_wait_s=5.0)
+    body = WaitingBody(wait_s=LONG_WAIT_S, max_wait_s=LONG_WAIT_S)
     body.write(b"dropped")
     assert body.read() == b"dropped"
     runtime = Runtime(body)
@@ -99,7 +117,7 @@ def test_close_wakes_a_waiting_read_and_discards():
     body.close()
     runtime.join()
     assert runtime.eof_at is not None
-    assert runtime.eof_at - closed < 0.06
+    assert runtime.eof_at - closed < WOKEN_WITHIN_S  # woken by close, not by its timed wait
     assert body.closed
 
 
@@ -124,7 +142,7 @@ def _epoll_with_pipe():
 
 def test_runtime_events_end_a_long_wait_at_once():
     epoll, r, w = _epoll_with_pipe()
-    body = WaitingBody(wait_s=0.01, runtime_fd=epoll.fileno(), max_wait_s=1.0)
+    body = WaitingBody(wait_s=0.01, runtime_fd=epoll.fileno(), max_wait_s=LONG_WAIT_S)
     wakes: list[float] = []
 
     def runtime() -> None:
@@ -149,11 +167,11 @@ def test_runtime_events_end_a_long_wait_at_once():
     assert body.reads <= 3  # sleeps up to max_wait_s while nothing happens
     sent = time.monotonic()
     os.write(w, b"response bytes")
-    deadline = time.monotonic() + 1
+    deadline = time.monotonic() + WOKEN_WITHIN_S
     while not wakes and time.monotonic() < deadline:
         time.sleep(0.001)
     assert wakes
-    assert wakes[0] - sent < 0.01
+    assert wakes[0] - sent < WOKEN_WITHIN_S  # woken by the runtime's event, not by max_wait_s
     reads = body.reads
     time.sleep(0.2)
     assert body.reads - reads <= 2  # quiet again once the edge was taken
