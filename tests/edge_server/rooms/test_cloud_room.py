@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -21,7 +20,7 @@ from tests.fakes.aws_env import isolate_aws
 from tests.fakes.tls import make_ca
 from tests.fakes.transcribe_fake import StreamScript, TranscribeFake
 from tests.fakes.translate_fake import TranslateFake
-from tests.helpers.live_server import LiveServer, make_settings
+from tests.helpers.live_server import LiveServer, make_settings, room_health
 from tests.helpers.wire import open_audio, recv_json
 
 pytestmark = pytest.mark.timeout(120)
@@ -75,11 +74,6 @@ async def send_words(ws: ClientConnection, values: list[int], pace: float = 0.0)
             await asyncio.sleep(pace)
 
 
-async def health(server: LiveServer) -> dict[str, Any]:
-    async with aiohttp.ClientSession() as http, http.get(f"{server.http}/healthz") as r:
-        return (await r.json())["rooms"]["main"]
-
-
 async def test_cloud_captions_with_stability_and_translations(
     cloud: tuple[LiveServer, TranscribeFake, TranslateFake],
 ) -> None:
@@ -101,7 +95,7 @@ async def test_cloud_captions_with_stability_and_translations(
         assert final["translations"] == {"it": "[it] w1 w2 w3 w4", "de": "[de] w1 w2 w3 w4"}
         await ws.close()
     assert {call.body["TargetLanguageCode"] for call in translate.calls} == {"it", "de"}
-    room = await health(server)
+    room = await room_health(server)
     assert room["cost"]["usd"]["recognizer"] > 0
     assert room["cost"]["usage"]["translated_chars"] == 2 * len("w1 w2 w3 w4")
 
@@ -147,7 +141,7 @@ async def test_falls_back_to_the_embedded_engine_and_returns(
         transcribe.scripts.clear()
         for _ in range(30):
             await speak(ws)
-            room = await health(server)
+            room = await room_health(server)
             if not room["offline"]:
                 break
         assert not room["offline"]
@@ -168,7 +162,7 @@ async def test_falls_back_to_the_embedded_engine_and_returns(
         print("\nfallback and return, as stored:")
         for r in records:
             print(f"  [{r['start']:6.1f}-{r['end']:6.1f}] {r['engine']:>12}: {r['text'][:70]}")
-        print(f"  switches: {(await health(server))['engine_switches']}")
+        print(f"  switches: {(await room_health(server))['engine_switches']}")
     engines = [r["engine"] for r in records]
     assert engines[0] == "transcribe"
     assert "pocketsphinx" in engines

@@ -7,7 +7,7 @@ import json
 import aiohttp
 from websockets.asyncio.client import connect
 
-from tests.helpers.live_server import LiveServer
+from tests.helpers.live_server import LiveServer, room_health
 from tests.helpers.wire import HELLO, open_audio, recv_json
 
 LEVEL = {
@@ -18,11 +18,6 @@ LEVEL = {
     "silent_s": 0.0,
     "no_signal": False,
 }
-
-
-async def health(server: LiveServer) -> dict:
-    async with aiohttp.ClientSession() as http, http.get(f"{server.http}/healthz") as r:
-        return (await r.json())["rooms"]["main"]
 
 
 async def next_status(sub) -> dict:  # type: ignore[no-untyped-def]
@@ -49,7 +44,7 @@ async def test_signal_level_reaches_status_and_health(server: LiveServer) -> Non
             "clipping": False,
             "no_signal": False,
         }
-        room = await health(server)
+        room = await room_health(server)
         assert room["source"]["device"] == "pipewire:alsa_input.usb-BEHRINGER_UMC204HD"
         assert room["source"]["signal"]["rms_dbfs"] == -23.4
 
@@ -59,7 +54,7 @@ async def test_signal_level_reaches_status_and_health(server: LiveServer) -> Non
                                           "silent_s": 12.0, "no_signal": True}))  # fmt: skip
         status = await next_status(sub)
         assert status["signal"]["no_signal"] is True
-        assert (await health(server))["source"]["signal"]["silent_s"] == 12.0
+        assert (await room_health(server))["source"]["signal"]["silent_s"] == 12.0
         await ws.close()
         status = await next_status(sub)
         assert status["audio"] == "absent"
@@ -80,7 +75,7 @@ async def test_gap_moves_the_timeline_and_is_counted(server: LiveServer) -> None
     for _ in range(5):  # 0.5 s
         await ws.send(b"\0\0" * 1600)
     for _ in range(50):
-        room = await health(server)
+        room = await room_health(server)
         if room["timeline_s"] >= 7.0:
             break
     assert room["timeline_s"] == 7.0  # 2 s + 4.5 s dropped + 0.5 s
@@ -108,7 +103,7 @@ async def test_metrics_and_cost_in_health(server: LiveServer) -> None:
     await ws.send(json.dumps({"type": "end"}))
     while (await recv_json(ws))["type"] != "ended":
         pass
-    room = await health(server)
+    room = await room_health(server)
     assert room["cost"]["usage"]["recognizer_minutes"] == {"pocketsphinx": 0.02}
     assert room["cost"]["usd"]["total"] == 0.0
     assert room["offline"] is False
