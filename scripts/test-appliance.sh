@@ -9,4 +9,4 @@ if [ "${1:-}" = --cold ]; then
     shift
     rm -rf .cache/appliance
 fi
-exec .venv/bin/python -m pytest tests/test_appliance.py -p no:cacheprovider "$@"
+exec .venv/bin/python -m pytest tests/appliance/test_appliance.py -p no:cacheprovider "$@"

@@ -1,42 +1,25 @@
-"""Shared fixtures: a real edge-server on 127.0.0.1, the LibriVox recordings, helpers."""
+"""Shared fixtures: real edge-servers on 127.0.0.1, the LibriVox recordings, Chromium, PipeWire.
+
+Only fixtures live here; what tests import is in :mod:`tests.helpers`.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
 import os
 import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
-from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, async_playwright
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
-from edge_server.core.settings import ServerSettings
-from edge_server.rooms.registry import RecognizerFactory, SynthesizerFactory, TranslatorFactory
-from edge_server.web.app import create_app
+from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers.live_server import LiveServer, LiveServers
+from tests.helpers.paths import ROOT
 
-if TYPE_CHECKING:  # tests.pipewire_session imports this module
-    from tests.pipewire_session import Layout, PipeWireSession
-
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    # As root in a container, and on a machine whose network is closed.
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-EDGE_AUDIO = [sys.executable, "-m", "edge_audio.cli"]
+if TYPE_CHECKING:  # imported by the PipeWire fixtures when a test asks for them
+    from tests.helpers.pipewire_session import Layout, PipeWireSession
 
 
 @pytest.fixture(scope="session")
@@ -76,95 +59,28 @@ async def browser() -> AsyncIterator[Browser]:
         await launched.close()
 
 
-class LiveServer:
-    """An edge-server application served on 127.0.0.1 by this test's event loop."""
-
-    def __init__(
-        self,
-        settings: ServerSettings,
-        recognizer_factory: RecognizerFactory | None = None,
-        synthesizer_factory: SynthesizerFactory | None = None,
-        translator_factory: TranslatorFactory | None = None,
-    ) -> None:
-        self.settings = settings
-        self.app = create_app(settings, recognizer_factory, synthesizer_factory, translator_factory)
-        self.server = TestServer(self.app, host="127.0.0.1", port=0)
-
-    async def start(self) -> LiveServer:
-        await self.server.start_server()
-        return self
-
-    async def stop(self) -> None:
-        await self.server.close()
-
-    @property
-    def http(self) -> str:
-        return str(self.server.make_url("")).rstrip("/")
-
-    @property
-    def ws(self) -> str:
-        return self.http.replace("http://", "ws://", 1)
-
-
-def make_settings(state_dir: Path, **kwargs: Any) -> ServerSettings:
-    """Test settings: state in tmp, no fsync (tmpfs-speed), short idle."""
-    kwargs.setdefault("fsync", False)
-    return ServerSettings(state_dir=state_dir, **kwargs)
+@pytest.fixture
+async def live_server(tmp_path: Path) -> AsyncIterator[LiveServers]:
+    """Starts servers on 127.0.0.1: ``await live_server(settings=None, recognizer_factory=None,
+    synthesizer_factory=None, translator_factory=None, port=0)``; without settings, the state is
+    in ``tmp_path / "state"``. Every server started is stopped after the test."""
+    servers = LiveServers(tmp_path / "state")
+    try:
+        yield servers
+    finally:
+        await servers.stop_all()
 
 
 @pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
+async def server(live_server: LiveServers) -> LiveServer:
     """A running server with its state in ``tmp_path / "state"``."""
-    live = await LiveServer(make_settings(tmp_path / "state")).start()
-    try:
-        yield live
-    finally:
-        await live.stop()
-
-
-HELLO = {
-    "type": "hello",
-    "format": "s16le",
-    "sample_rate": 16000,
-    "channels": 1,
-    "language": "en-US",
-    "client": {"name": "pytest", "version": "0"},
-}
-
-
-async def recv_json(ws: ClientConnection, timeout: float = 20.0) -> dict[str, Any]:
-    """The next JSON message (fails the test after ``timeout``)."""
-    raw = await asyncio.wait_for(ws.recv(), timeout)
-    message = json.loads(raw)
-    assert isinstance(message, dict)
-    return message
-
-
-async def open_audio(
-    base_ws: str, room: str, hello: dict[str, Any] | None = None
-) -> tuple[ClientConnection, dict[str, Any]]:
-    """Connect an audio source, send hello, return the socket and the server's answer."""
-    ws = await connect(f"{base_ws}/ws/audio/{room}", open_timeout=10)
-    await ws.send(json.dumps(HELLO if hello is None else hello))
-    return ws, await recv_json(ws)
-
-
-async def wait_closed(ws: ClientConnection, timeout: float = 10.0) -> tuple[int | None, str]:
-    """Read until the server closes; return its close code and reason."""
-
-    async def drain() -> None:
-        with contextlib.suppress(ConnectionClosed):
-            async for _ in ws:
-                pass
-
-    await asyncio.wait_for(drain(), timeout)
-    return ws.close_code, ws.close_reason or ""
+    return await live_server()
 
 
 @pytest.fixture(scope="module")
 def pw() -> Iterator[PipeWireSession]:
     """A real PipeWire daemon (with WirePlumber and pipewire-pulse) for one test module."""
-    from tests.pipewire_session import PipeWireSession, missing_binaries
+    from tests.helpers.pipewire_session import PipeWireSession, missing_binaries
 
     missing = missing_binaries()
     if missing:
@@ -181,7 +97,7 @@ def pw() -> Iterator[PipeWireSession]:
 @pytest.fixture
 def layout(pw: PipeWireSession) -> Iterator[Layout]:
     """The virtual mixer and devices of one test, unloaded after it."""
-    from tests.pipewire_session import Layout
+    from tests.helpers.pipewire_session import Layout
 
     devices = Layout().load(pw)
     try:

@@ -1,1 +1,2 @@
-"""Helpers of tests/test_appliance.py: Debian root file systems, Ansible runs, unit files."""
+"""Helpers of tests/appliance/test_appliance.py: Debian root file systems, Ansible runs, unit
+files."""

@@ -10,18 +10,18 @@ import signal
 import socket
 import struct
 import sys
-import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
-from tests.conftest import ROOT
-from tests.scripted_engine import CHUNK_BYTES, word_audio
+from tests.helpers.paths import ROOT
+from tests.helpers.scripted_engine import CHUNK_BYTES, word_audio
+from tests.helpers.waiting import wait_for_async, wait_until
 
-__all__ = ["CHUNK_BYTES", "word_audio"]
+__all__ = ["CHUNK_BYTES", "wait_for_async", "wait_until", "word_audio"]
 
 PYTHON = sys.executable
 SCRIPTED_SERVER = [PYTHON, "-m", "tests.faults.serve_scripted"]
@@ -43,30 +43,6 @@ def child_env(**extra: str) -> dict[str, str]:
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra)
     return env
-
-
-async def wait_until(
-    check: Callable[[], bool], timeout: float, what: str, step: float = 0.05
-) -> float:
-    """Poll ``check`` until true; the seconds it took. Fails the test after ``timeout``."""
-    start = time.monotonic()
-    while not check():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        await asyncio.sleep(step)
-    return time.monotonic() - start
-
-
-async def wait_for_async(
-    check: Callable[[], Awaitable[bool]], timeout: float, what: str, step: float = 0.2
-) -> float:
-    """Like :func:`wait_until` for an async check."""
-    start = time.monotonic()
-    while not await check():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        await asyncio.sleep(step)
-    return time.monotonic() - start
 
 
 def sentence_frames(words: Sequence[int], frame_bytes: int = 3200) -> list[bytes]:

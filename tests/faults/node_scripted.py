@@ -4,9 +4,10 @@ on SIGTERM) with a scripted capture source in place of a sound card, so that eve
 sends is known.
 
 The source produces 16 kHz mono in real time, in 0.5 s slots: four words then a pause, words
-numbered 1, 2, 3... (the :mod:`tests.scripted_engine` encoding: a slot whose samples all equal
-``n`` is ``w<n>``). Each slot is printed as a JSON line ``{"slot": s, "word": n, "at": t}``
-(``word`` 0 for a pause, ``at`` the wall clock), so a test knows what was said and when.
+numbered 1, 2, 3... (the :mod:`tests.helpers.scripted_engine` encoding: a slot whose samples
+all equal ``n`` is ``w<n>``). Each slot is printed as a JSON line ``{"slot": s, "word": n,
+"at": t}`` (``word`` 0 for a pause, ``at`` the wall clock), so a test knows what was said and
+when.
 On SIGTERM the node stops as under systemd and prints ``{"stopped": code, "link": {...}}``.
 """
 

@@ -1,9 +1,10 @@
 """``python -m tests.faults.serve_scripted``: a real edge-server process whose rooms use the
-deterministic :class:`~tests.scripted_engine.ScriptedRecognizer` (a 0.5 s chunk of samples all
-equal to ``n`` is the word ``w<n>``, zeros are a pause). Settings come from ``EDGE_SERVER_*``
-variables and the flags, exactly as for ``edge-server serve``; it prints ``LISTENING`` once the
-socket is open. Used where a test needs the server as a separate process: to SIGKILL it, to
-read its memory and file descriptors from ``/proc``, or to run it in a network namespace.
+deterministic :class:`~tests.helpers.scripted_engine.ScriptedRecognizer` (a 0.5 s chunk of
+samples all equal to ``n`` is the word ``w<n>``, zeros are a pause). Settings come from
+``EDGE_SERVER_*`` variables and the flags, exactly as for ``edge-server serve``; it prints
+``LISTENING`` once the socket is open. Used where a test needs the server as a separate
+process: to SIGKILL it, to read its memory and file descriptors from ``/proc``, or to run it in
+a network namespace.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from aiohttp import web
 
 from edge_server.core.settings import SettingsError, load_settings
 from edge_server.web.app import create_app
-from tests.scripted_engine import ScriptedRecognizer
+from tests.helpers.scripted_engine import ScriptedRecognizer
 
 
 def main(argv: list[str] | None = None) -> int:

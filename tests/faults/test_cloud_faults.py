@@ -7,7 +7,8 @@ concurrent-stream quota), at the start of a stream or in the middle of one.
 The embedded engine behind the cloud here is one that hears the fake's word encoding (the
 fake's own model), so that every word can be followed across engine switches: the assertion
 in every case is that each word said is finalized exactly once, in order, and stored.
-(tests/test_cloud_room.py shows the same fallback with pocketsphinx and real speech.)
+(tests/edge_server/rooms/test_cloud_room.py shows the same fallback with pocketsphinx and real
+speech.)
 """
 
 from __future__ import annotations
@@ -32,12 +33,13 @@ from edge_server.engines.fallback.policy import FallbackPolicy
 from edge_server.engines.fallback.recognizer import FallbackRecognizer
 from edge_server.rooms.status_views import health
 from edge_server.web.app_keys import ROOMS
-from tests.conftest import LiveServer, make_settings, open_audio, recv_json
 from tests.fakes.aws_env import isolate_aws
 from tests.fakes.tls import make_ca
 from tests.fakes.transcribe_fake import StreamScript, TranscribeFake
 from tests.fakes.transcribe_model import FakeSpeechModel, ModelConfig
 from tests.faults.helpers import read_transcript, wait_until, words_in
+from tests.helpers.live_server import LiveServer, make_settings
+from tests.helpers.wire import open_audio, recv_json
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(120)]
 THROTTLED = StreamScript(

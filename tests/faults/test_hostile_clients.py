@@ -1,7 +1,8 @@
 """Hostile or broken clients against a real server (in this process, scripted recognizer):
 each gets its error or is cut off, and the room keeps captioning for everyone else, losing
-nothing. Complements tests/test_bad_input.py (the same refusals with real speech) with exact
-word accounting, measured delays, and clients that break the WebSocket framing itself."""
+nothing. Complements tests/edge_server/web/test_bad_input.py (the same refusals with real
+speech) with exact word accounting, measured delays, and clients that break the WebSocket
+framing itself."""
 
 from __future__ import annotations
 
@@ -22,7 +23,6 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from edge_server.core.settings import ServerSettings
-from tests.conftest import HELLO, LiveServer, make_settings, open_audio, recv_json, wait_closed
 from tests.faults.helpers import (
     RawWebSocket,
     read_transcript,
@@ -30,7 +30,9 @@ from tests.faults.helpers import (
     wait_until,
     words_in,
 )
-from tests.scripted_engine import ScriptedRecognizer
+from tests.helpers.live_server import LiveServer, make_settings
+from tests.helpers.scripted_engine import ScriptedRecognizer
+from tests.helpers.wire import HELLO, open_audio, recv_json, wait_closed
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(120)]
 LIMITER = "connect_burst" in {f.name for f in dataclasses.fields(ServerSettings)}

@@ -19,7 +19,6 @@ import pytest
 from playwright.async_api import Browser, expect
 from websockets.asyncio.client import connect
 
-from tests.conftest import recv_json
 from tests.faults.helpers import (
     MAIN_INTERPRETER_ONLY,
     REAL_SERVER,
@@ -29,8 +28,9 @@ from tests.faults.helpers import (
     wait_for_async,
     wait_until,
 )
-from tests.pipewire_session import FEED, Layout, PipeWireSession, write_speech
-from tests.test_audio_node_pipewire import NodeProcess
+from tests.helpers.node_process import NodeProcess
+from tests.helpers.pipewire_session import FEED, Layout, PipeWireSession, write_speech
+from tests.helpers.wire import recv_json
 
 pytestmark = [
     pytest.mark.faults,

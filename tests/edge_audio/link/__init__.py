@@ -1,0 +1,1 @@
+"""Tests of edge_audio.link: the bounded outage buffer (pure)."""

@@ -1,0 +1,1 @@
+"""Tests of edge_audio.pcm (pure): conversion, framing, pacing, level meter."""

@@ -1,0 +1,1 @@
+"""Tests of edge_server, one folder per package."""

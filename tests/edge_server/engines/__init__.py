@@ -1,0 +1,1 @@
+"""Tests of edge_server.engines, one folder per engine."""

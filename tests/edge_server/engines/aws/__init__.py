@@ -1,0 +1,1 @@
+"""Tests of what the AWS engines share: failure classes and targets (pure)."""

@@ -1,0 +1,1 @@
+"""Tests of the fallback recognizer and its policy."""

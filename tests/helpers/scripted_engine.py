@@ -1,0 +1,135 @@
+"""A deterministic recognizer (and translator) for testing what sits around engines (fallback,
+rooms).
+
+Audio encodes its own words: a 0.5 s chunk whose samples all equal ``n`` (1..30000) is the word
+``w<n>``; a chunk of zeros is a pause, which finalizes the sentence. Every engine built from this
+class hears the same words in the same audio, so a test can prove that moving a stream between
+engines neither loses nor repeats a word. It can be told to be unreachable, or to fail after a
+number of chunks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from collections.abc import AsyncIterator, Mapping, Sequence
+
+from edge_server.core.engine_api import HEALTHY, EngineError, Hypothesis, RecognizerHealth
+
+CHUNK_BYTES = 16000  # 0.5 s of 16 kHz s16le
+
+
+def word_audio(n: int) -> bytes:
+    """0.5 s of audio that carries the word number ``n`` (0 is a pause)."""
+    return struct.pack("<h", n) * (CHUNK_BYTES // 2)
+
+
+class ScriptedError(EngineError):
+    """A failure of the scripted engine."""
+
+    def __init__(self, message: str, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class ScriptedStream:
+    def __init__(self, engine: ScriptedRecognizer, language: str) -> None:
+        self.engine = engine
+        self.language = language
+        self._buffer = bytearray()
+        self._chunks = 0
+        self._words: list[str] = []
+        self._start = 0.0
+        self._queue: asyncio.Queue[Hypothesis | BaseException | None] = asyncio.Queue()
+        self._dead = False
+
+    def _fail(self) -> None:
+        self._dead = True
+        self._queue.put_nowait(ScriptedError(f"{self.engine.name} dropped the stream"))
+
+    async def send_audio(self, pcm: bytes) -> None:
+        if self._dead:
+            raise ScriptedError(f"{self.engine.name} stream is closed")
+        self._buffer += pcm
+        while len(self._buffer) >= CHUNK_BYTES:
+            chunk = bytes(self._buffer[:CHUNK_BYTES])
+            del self._buffer[:CHUNK_BYTES]
+            self._chunks += 1
+            if self.engine.fail_after_chunks is not None and (
+                self.engine.chunks_total >= self.engine.fail_after_chunks
+            ):
+                self.engine.fail_after_chunks = None
+                self._fail()
+                raise ScriptedError(f"{self.engine.name} dropped the stream")
+            self.engine.chunks_total += 1
+            self._hear(chunk)
+        await asyncio.sleep(0)
+
+    def _hear(self, chunk: bytes) -> None:
+        (n,) = struct.unpack_from("<h", chunk)
+        now = self._chunks * 0.5
+        if n == 0:
+            self._final(now - 0.5)
+            self._start = now
+            return
+        if not self._words:
+            self._start = now - 0.5
+        self._words.append(f"w{n}")
+        self._queue.put_nowait(
+            Hypothesis(" ".join(self._words), False, self._start, now, self.language)
+        )
+
+    def _final(self, end: float) -> None:
+        if self._words:
+            text = " ".join(self._words)
+            self._queue.put_nowait(Hypothesis(text, True, self._start, end, self.language))
+            self._words = []
+
+    async def finish(self) -> None:
+        if not self._dead:
+            self._final(self._chunks * 0.5)
+        self._queue.put_nowait(None)
+
+    async def results(self) -> AsyncIterator[Hypothesis]:
+        while True:
+            item = await self._queue.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+
+class ScriptedRecognizer:
+    """A recognizer whose availability the test controls."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.down: ScriptedError | None = None
+        self.fail_after_chunks: int | None = None
+        self.chunks_total = 0
+        self.streams_opened = 0
+
+    def supported_languages(self) -> frozenset[str] | None:
+        return None
+
+    async def open_stream(self, language: str) -> ScriptedStream:
+        if self.down is not None:
+            raise self.down
+        self.streams_opened += 1
+        return ScriptedStream(self, language)
+
+    def health(self) -> RecognizerHealth:
+        return HEALTHY
+
+    async def close(self) -> None:
+        pass
+
+
+class PrefixTranslator:
+    """Deterministic: ``w1 w2`` in Italian is ``it w1 w2``."""
+
+    name = "prefix"
+
+    async def translate(self, text: str, source: str, targets: Sequence[str]) -> Mapping[str, str]:
+        return {t: f"{t} {text}" for t in targets}

@@ -1,0 +1,1 @@
+"""The pages of kiosk/web (kiosk, listener, status page, door sign, QR code) in real Chromium."""
