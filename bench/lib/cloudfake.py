@@ -1,7 +1,7 @@
 """The local Amazon Transcribe fake (HTTP/2 + TLS, tests/fakes) for a server under test.
 
 The fake runs in the calling process; the server reaches it through the standard ``AWS_*``
-variables, as in tests/test_cloud_room.py.
+variables, as in tests/edge_server/rooms/test_cloud_room.py.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ The server runs as its own process (:mod:`bench.procs.serve` with the engines it
 its CPU and memory include its children (one pocketsphinx worker process per offline room).
 The cloud rooms use the real Amazon Transcribe SDK through the product's adapter against the
 local HTTP/2 + TLS fake (:mod:`bench.lib.cloudfake`), reached through the standard ``AWS_*``
-variables, as in tests/test_cloud_room.py. Speech: the LibriVox recordings, in real time.
+variables, as in tests/edge_server/rooms/test_cloud_room.py. Speech: the LibriVox recordings,
+in real time.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/standalone/edge_audio_cpu.py [--seconds 20]
 
-Starts a private PipeWire (as the test suite does: tests/pipewire_session.py), a null sink
+Starts a private PipeWire (as the test suite does: tests/helpers/pipewire_session.py), a null sink
 whose monitor is captured (48 kHz, 2 channels) while LibriVox speech plays into it with
 ``paplay``, a local ``edge-server`` (its own process, not measured), and ``edge-audio run`` as
 a child process configured by an environment file, exactly as systemd would run it. Once audio
@@ -33,7 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.pipewire_session import (  # noqa: E402
+from tests.helpers.pipewire_session import (  # noqa: E402
     PipeWireSession,
     free_port,
     stop_child,

@@ -2,8 +2,8 @@
 engines and no web server: the order of a final's steps, ids and timeline across sessions and
 restarts, the source slot, failures, translations and live changes.
 
-The scripted recognizer (tests/scripted_engine.py) hears the words its audio encodes: a 0.5 s
-chunk of samples equal to n is the word ``w<n>``, a chunk of zeros ends a sentence.
+The scripted recognizer (tests/helpers/scripted_engine.py) hears the words its audio encodes:
+a 0.5 s chunk of samples equal to n is the word ``w<n>``, a chunk of zeros ends a sentence.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from edge_server.rooms.live_settings_store import LiveSettingsStore
 from edge_server.rooms.room import Room
 from edge_server.rooms.status_views import admin_status, health, status_message
 from edge_server.rooms.transcript import TranscriptStore
-from tests.scripted_engine import CHUNK_BYTES, ScriptedRecognizer, word_audio
+from tests.helpers.scripted_engine import CHUNK_BYTES, ScriptedRecognizer, word_audio
 
 pytestmark = pytest.mark.timeout(30)
 

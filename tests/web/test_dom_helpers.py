@@ -8,33 +8,30 @@ must not touch a node whose value is already right (no layout, no lost focus or 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page
 
-from tests.conftest import LiveServer, make_settings
+from tests.helpers.live_server import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(60)]
 
 
 @pytest.fixture
-async def page(tmp_path: Path, browser: Browser) -> AsyncIterator[Page]:
+async def page(browser: Browser, server: LiveServer) -> AsyncIterator[Page]:
     """A blank page on a real server's origin, with dom.js importable."""
-    live = await LiveServer(make_settings(tmp_path / "state")).start()
     context = await browser.new_context()
     page = await context.new_page()
     page.set_default_timeout(5000)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     try:
-        await page.goto(f"{live.http}/static/kiosk.css")  # same origin, no page wiring
+        await page.goto(f"{server.http}/static/kiosk.css")  # same origin, no page wiring
         await page.set_content("<main id='root'></main>")
         yield page
     finally:
         await context.close()
-        await live.stop()
     assert errors == []
 
 
