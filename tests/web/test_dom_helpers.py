@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page
 
+from tests.helpers.browser import blank_page
 from tests.helpers.live_server import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(60)]
@@ -21,18 +22,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(60)]
 @pytest.fixture
 async def page(browser: Browser, server: LiveServer) -> AsyncIterator[Page]:
     """A blank page on a real server's origin, with dom.js importable."""
-    context = await browser.new_context()
-    page = await context.new_page()
-    page.set_default_timeout(5000)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    try:
-        await page.goto(f"{server.http}/static/kiosk.css")  # same origin, no page wiring
-        await page.set_content("<main id='root'></main>")
+    async with blank_page(browser, server.http, "root") as page:
         yield page
-    finally:
-        await context.close()
-    assert errors == []
 
 
 async def call(page: Page, body: str) -> Any:

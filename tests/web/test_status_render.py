@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page
 
+from tests.helpers.browser import blank_page
 from tests.helpers.live_server import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(60)]
@@ -79,19 +80,9 @@ ROOM: dict[str, Any] = {
 
 @pytest.fixture
 async def page(browser: Browser, server: LiveServer) -> AsyncIterator[Page]:
-    """A blank page on a real server's origin, with the module importable."""
-    context = await browser.new_context(timezone_id="UTC")
-    page = await context.new_page()
-    page.set_default_timeout(5000)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    try:
-        await page.goto(f"{server.http}/static/status.css")  # same origin, no page wiring
-        await page.set_content("<main id='rooms'></main>")
+    """A blank page on a real server's origin, with the modules importable."""
+    async with blank_page(browser, server.http, "rooms", timezone_id="UTC") as page:
         yield page
-    finally:
-        await context.close()
-    assert errors == []
 
 
 async def call(page: Page, body: str, arg: Any = None) -> Any:
