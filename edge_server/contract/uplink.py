@@ -108,6 +108,7 @@ class SignalLevel:
 
 
 def load_object(text: str | bytes, code: ErrorCode, what: str) -> dict[str, Any]:
+    """``text`` as a JSON object, or :class:`ProtocolError` ``code`` naming ``what`` it was."""
     try:
         value = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -175,6 +176,7 @@ def parse_hello(text: str | bytes) -> StreamHello:
 
 
 def number_field(obj: dict[str, Any], key: str, low: float, high: float) -> float:
+    """``obj[key]`` as a number within ``low..high``, or :class:`ProtocolError` ``bad_message``."""
     value = obj.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ProtocolError(ErrorCode.BAD_MESSAGE, f"'{key}' must be a number")

@@ -14,5 +14,7 @@ of inputs and expected outputs.
 - :mod:`.subscribe_params`: a caption subscriber's query and ``listen`` messages;
 - :mod:`.exports`: transcripts as text, SRT and WebVTT; :mod:`.ws_frames`: WebSocket frames
   built once per message for fan-out;
-- :mod:`.latency`: caption latency; :mod:`.costs`: the running cloud cost.
+- :mod:`.latency`: caption latency; :mod:`.costs`: the running cloud cost; :mod:`.error_log`: a
+  room's recent problems; :mod:`.wall_time`: UTC times as written everywhere; :mod:`.trace`:
+  the pipeline hook the benchmark uses.
 """

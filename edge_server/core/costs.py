@@ -6,12 +6,12 @@ estimate for the tech lead's status page, not a bill: free tiers, regions and di
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from edge_server.contract.audio_format import BYTES_PER_SECOND
+from edge_server.core.wall_time import utc_now
 
 PRICES_AS_OF = "2026 list prices, USD"
 TRANSCRIBE_USD_PER_MINUTE = 0.024
@@ -29,15 +29,11 @@ PAID_RECOGNIZERS = {"transcribe": TRANSCRIBE_USD_PER_MINUTE}
 """Recognizers that cost money, by engine name; the embedded ones cost nothing."""
 
 
-def _utc_now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 @dataclass
 class CostMeter:
     """Usage of one room since the server started."""
 
-    since: str = field(default_factory=_utc_now)
+    since: str = field(default_factory=lambda: utc_now("seconds"))
     recognizer_bytes: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
     """Bytes of 16 kHz s16le audio sent to each recognizer engine (whole numbers: no drift)."""
     translated_chars: int = 0

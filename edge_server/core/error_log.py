@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import deque
 
+from edge_server.core.wall_time import utc_now
+
 RECENT_ERRORS = 20
-
-
-def utc_now() -> str:
-    """Now as an ISO 8601 UTC time with milliseconds (``2026-12-03T08:00:00.000Z``)."""
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class ErrorLog:

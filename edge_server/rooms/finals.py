@@ -16,9 +16,10 @@ from typing import Any
 
 from edge_server.core.costs import CostMeter
 from edge_server.core.engine_api import EngineError, Translator
-from edge_server.core.error_log import ErrorLog, utc_now
+from edge_server.core.error_log import ErrorLog
 from edge_server.core.latency import LatencyStats
 from edge_server.core.trace import PipelineTrace, Stage
+from edge_server.core.wall_time import utc_now
 from edge_server.rooms.fanout import Broadcaster, dumps_message
 from edge_server.rooms.listener_speech import SpeechHub
 from edge_server.rooms.transcript import TranscriptStore

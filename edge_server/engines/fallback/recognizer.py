@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import datetime as dt
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -26,6 +25,7 @@ from edge_server.core.engine_api import (
     RecognizerHealth,
     RecognizerStream,
 )
+from edge_server.core.wall_time import utc_now
 from edge_server.engines.fallback.policy import (
     FallbackPolicy,
     FallbackState,
@@ -82,8 +82,7 @@ class FallbackRecognizer:
 
     def record_switch(self, to: str, reason: str) -> None:
         """Log a switch and keep it for /healthz."""
-        when = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-        self.switches.append({"at": when, "to": to, "reason": reason})
+        self.switches.append({"at": utc_now("seconds"), "to": to, "reason": reason})
         log.warning("%s: captions now from %s (%s)", self.label, to, reason)
 
     async def open_stream(self, language: str) -> FallbackStream:

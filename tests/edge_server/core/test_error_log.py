@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from edge_server.core.error_log import ErrorLog, utc_now
+from edge_server.core.error_log import ErrorLog
+from edge_server.core.wall_time import utc_now
 
 
 def test_keeps_the_latest_problems_oldest_first() -> None:
@@ -28,3 +29,4 @@ def test_an_empty_message_is_not_a_problem_and_times_are_utc() -> None:
     log.add("disk full")
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", log.entries()[0]["at"])
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", utc_now())
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", utc_now("seconds"))

@@ -21,7 +21,7 @@ from edge_server.contract.uplink import ErrorCode, ProtocolError, StreamHello
 from edge_server.core.engine_api import EngineError
 from edge_server.core.live_settings import LiveChange
 from edge_server.core.settings import RoomSettings, ServerSettings
-from edge_server.core.trace import Stage
+from edge_server.core.trace import PipelineTrace, Stage
 from edge_server.rooms.audio_session import AudioSession
 from edge_server.rooms.fanout import Subscriber
 from edge_server.rooms.live_settings_store import LiveSettingsStore
@@ -71,6 +71,7 @@ def make_room(
     targets: tuple[str, ...] = (),
     translator: Translations | None = None,
     settings: RoomSettings | None = None,
+    trace: PipelineTrace | None = None,
     **server: Any,
 ) -> Room:
     settings = settings or RoomSettings(targets=targets)
@@ -82,6 +83,7 @@ def make_room(
         store or open_store(state),
         translator=translator,
         rebuild_recognizer=lambda _new: ScriptedRecognizer("rebuilt"),
+        trace=trace,
     )
 
 
@@ -148,8 +150,7 @@ async def test_a_final_is_on_disk_before_any_screen_shows_it(tmp_path: Path) -> 
         elif isinstance(item, str) and item.startswith('{"type":"final"'):
             steps.append((stage, json.loads(item)["segment"]))
 
-    room = make_room(tmp_path)
-    room.finals.trace = room.broadcaster.trace = trace
+    room = make_room(tmp_path, trace=trace)
     screen = Screen(room)
     finals, failure = await run_session(room, 1, 2, PAUSE, 3, PAUSE)
     await screen.settle()
