@@ -80,6 +80,7 @@ async def follow(
     url = captions_url(server, room, backlog, partials)
     backoff = Backoff(BackoffPolicy())
     while True:
+        why = "the server closed the connection"
         try:
             async with connect(url, open_timeout=10, additional_headers=headers) as ws:
                 log.info("following %s", url)
@@ -101,12 +102,14 @@ async def follow(
             if refusal is not None and is_fatal(refusal[0], None):
                 shown = body.decode(errors="replace")
                 raise SystemExit(f"server refused: HTTP {response.status_code} {shown}") from None
-            log.warning("server answered HTTP %d; retrying", response.status_code)
+            why = f"the server answered HTTP {response.status_code}"
         except (OSError, websockets.exceptions.WebSocketException, TimeoutError) as exc:
-            log.warning("captions connection lost (%s); retrying", exc)
+            why = f"captions connection lost ({exc})"
+        delay = backoff.next_delay()
+        log.warning("%s; retrying in %.0f s", why, delay)
         # Only the first connection replays the backlog.
         url = captions_url(server, room, 0, partials)
-        await asyncio.sleep(backoff.next_delay())
+        await asyncio.sleep(delay)
 
 
 def _exit_if_refused(close_code: int | None, reason: str) -> None:

@@ -6,8 +6,8 @@ away, how much audio it had to drop) right after ``ready``, then the buffered au
 the server takes it, then live audio. Refusals a configuration error causes (``bad_hello``,
 ``unsupported_format``, ``unsupported_language``, an invalid room, a refused token) are
 fatal (:func:`edge_server.contract.server_replies.is_fatal`): retrying would not fix them.
-Everything else (server restarting, busy, connection
-lost) is retried with :class:`~edge_server.contract.backoff.BackoffPolicy` jitter.
+Everything else (server restarting, busy, connection lost) is retried with
+:class:`~edge_server.contract.backoff.BackoffPolicy` jitter.
 """
 
 from __future__ import annotations
