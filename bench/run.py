@@ -2,7 +2,8 @@
 
 Parts: ``pipeline`` (overhead from audio frame to subscriber), ``listeners`` (phones with
 speech), ``resources`` (CPU per room-hour and memory), ``compare`` (the reference design side
-by side). Prints a table, writes ``bench/results/bench.json`` and, from all results,
+by side), ``pi_budget`` (the embedded engine in real time on one Raspberry Pi 4 core's CPU
+budget). Prints a table, writes ``bench/results/bench.json`` and, from all results,
 ``docs/performance.md`` with plots in ``docs/performance/``.
 """
 
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.lib.procstat import loadavg, machine
-from bench.parts import compare, listeners, pipeline, resources
+from bench.parts import compare, listeners, pi_budget, pipeline, resources
 from bench.report import files
 from bench.report.table import table
 
@@ -28,6 +29,7 @@ PARTS = {
     "listeners": listeners.measure,
     "resources": resources.measure,
     "compare": compare.measure,
+    "pi_budget": pi_budget.measure,
 }
 
 
