@@ -1,7 +1,8 @@
 """Run processes as if on one Raspberry Pi core: a CPU quota through the kernel's cgroups.
 
 ``CpuQuota(0.20)`` makes a cgroup whose processes together get at most 20 % of one core
-(``cpu.max`` on cgroup v2, ``cpu.cfs_quota_us`` on v1, both with a 100 ms period); processes
+(``cpu.max`` on cgroup v2, ``cpu.cfs_quota_us`` on v1, both with a 100 ms period) and, up to
+that, priority over everything else on the machine (top ``cpu.weight``/``cpu.shares``); processes
 added with :meth:`CpuQuota.add` and their later children stay in it. :meth:`CpuQuota.stats`
 reads how much CPU they used and how often the kernel held them back. Needs root (writing
 under ``/sys/fs/cgroup``); :func:`problem` says in one sentence why a quota cannot be made.
@@ -88,11 +89,15 @@ class CpuQuota:
             raise RuntimeError(reason)
         self.path.mkdir(exist_ok=True)
         quota = quota_us(self.fraction)
+        # The quota caps the group; the top weight makes sure other work on this machine does
+        # not eat into the budget (a Pi's core is not shared with this machine's other jobs).
         if self.version == 2:
             (self.path / "cpu.max").write_text(f"{quota} {PERIOD_US}\n")
+            (self.path / "cpu.weight").write_text("10000\n")
         else:
             (self.path / "cpu.cfs_period_us").write_text(f"{PERIOD_US}\n")
             (self.path / "cpu.cfs_quota_us").write_text(f"{quota}\n")
+            (self.path / "cpu.shares").write_text("262144\n")
             if self._accounting.parent.exists():
                 self._accounting.mkdir(exist_ok=True)
         return self

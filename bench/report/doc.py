@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.report.fmt import num
+from bench.report.pi_section import pi_budget_targets
 from bench.report.sections import sections
 
 QUIET_LOAD = 0.7
@@ -97,6 +98,8 @@ def _targets(results: dict[str, Any]) -> list[str]:
             f"{_verdict(added, 10)} |",
             f"| edge-audio <= 40 MB resident | {num(audio)} MB | {_verdict(audio, 40)} |",
         ]
+    if "pi_budget" in results:
+        rows += pi_budget_targets(results["pi_budget"])
     return [
         "## Targets",
         "",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.report.fmt import num
+from bench.report.pi_section import pi_budget_section
 
 
 def _loads(runs: list[dict[str, Any]]) -> str:
@@ -275,6 +276,7 @@ def sections(results: dict[str, Any]) -> list[str]:
         ("listeners", listeners_section),
         ("resources", resources_section),
         ("compare", compare_section),
+        ("pi_budget", pi_budget_section),
     ):
         if key in results:
             out += make(results[key])

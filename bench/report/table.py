@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.report.fmt import num
+from bench.report.pi_section import pi_budget_table
 
 
 def table(results: dict[str, Any]) -> str:
@@ -96,6 +97,8 @@ def table(results: dict[str, Any]) -> str:
             "ratios reference/ours: "
             + ", ".join(f"{k} {num(v)}" for k, v in c["ratios_reference_over_ours"].items())
         )
+    if "pi_budget" in results:
+        out += pi_budget_table(results["pi_budget"])
     return "\n".join(out)
 
 

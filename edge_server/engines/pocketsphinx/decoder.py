@@ -19,7 +19,8 @@ class StreamingDecoder:
     """pocketsphinx decoders, reused across streams (loading the model is the slow part).
 
     One decoder per step of the speed ladder, each made the first time its step is used
-    (about 90 MB and 0.3 s of CPU each here), so a room that never falls behind holds one.
+    (about 90 MB and 0.3 s of CPU each here), so a room that never falls behind holds one; at
+    most two are kept (the accurate one and the one in use).
     """
 
     def __init__(self, options: DecoderOptions | None = None) -> None:
@@ -59,6 +60,8 @@ class StreamingDecoder:
             return []
         self.step = self._wanted_step
         self._decoder = self._decoder_for(self.step)
+        for step in [s for s in self._decoders if s not in (0, self.step)]:
+            del self._decoders[step]  # at most two in memory: the accurate one and this one
         return [{"t": "step", "step": self.step, "name": self.ladder[self.step].name}]
 
     def _new_endpointer(self) -> Endpointer:

@@ -13,6 +13,8 @@ import aiohttp
 import pytest
 from websockets.asyncio.client import connect
 
+from edge_server.core.pace import PaceRules
+from edge_server.engines.pocketsphinx.recognizer import PocketsphinxRecognizer
 from tests.helpers.live_server import LiveServer, LiveServers, make_settings
 from tests.helpers.processes import EDGE_AUDIO
 from tests.helpers.wire import recv_json
@@ -210,3 +212,43 @@ def test_edge_server_cli_reports_bad_configuration(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "rooms.a" in result.stderr
     assert "invalid language code" in result.stderr
+
+
+async def test_a_room_that_falls_behind_says_so_everywhere(
+    live_server: LiveServers, tmp_path: Path, librivox_files: list[tuple[Path, str]]
+) -> None:
+    """A recognizer whose pace rules call any lag "behind" (audio sent faster than real time
+    always lags): the subscribers' status, /healthz and /metrics all say so, and the captions
+    still come, in sentence case."""
+    eager = PaceRules(slower_above_s=0.01, faster_below_s=0.0, hold_slower_s=0.0,
+                      behind_above_s=0.01)  # fmt: skip
+
+    def recognizer(name: str, room: object, server: object) -> PocketsphinxRecognizer:
+        return PocketsphinxRecognizer(f"room {name}", pace=eager)
+
+    live = await live_server(make_settings(tmp_path / "state"), recognizer_factory=recognizer)
+    wav = librivox_files[0][0]
+    async with connect(f"{live.ws}/ws/captions/main?backlog=0") as sub:
+        assert (await recv_json(sub))["behind"] is False
+        code, _, err = await run_edge_audio(live, wav, "--speed", "0")
+        assert code == 0, err
+        messages: list[dict] = []
+        while not (
+            any(m["type"] == "status" and m["behind"] for m in messages)
+            and any(m["type"] == "final" for m in messages)
+        ):
+            messages.append(await recv_json(sub, timeout=30))
+    finals = [m for m in messages if m["type"] == "final"]
+    assert finals
+    assert finals[0]["text"][0].isupper()
+    assert finals[0]["text"].endswith(".")
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{live.http}/healthz") as answer:
+            room = (await answer.json())["rooms"]["main"]
+        async with http.get(f"{live.http}/metrics") as answer:
+            metrics = await answer.text()
+    assert room["behind"] is True
+    assert room["search"] in ("accurate", "fast", "fastest")  # a step applies between utterances
+    assert room["recognizer_lag_s"] > 0
+    assert 'edge_room_recognizer_behind{room="main"} 1.0' in metrics
+    assert 'edge_room_recognizer_lag_seconds{room="main"}' in metrics
