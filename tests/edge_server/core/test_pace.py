@@ -77,18 +77,19 @@ def test_a_one_step_ladder_can_only_report_behind() -> None:
 @pytest.mark.parametrize(
     "kwargs",
     [
-        {"faster_below_s": 1.0, "slower_above_s": 1.0},
-        {"slower_above_s": 4.0, "behind_above_s": 3.0},
-        {"hold_slower_s": -1.0},
+        ({"faster_below_s": 1.0, "slower_above_s": 1.0}, "faster_below_s <"),
+        ({"slower_above_s": 4.0, "behind_above_s": 3.0}, "slower_above_s <="),
+        ({"hold_slower_s": -1.0}, "cannot be negative"),
     ],
 )
-def test_inconsistent_rules_are_refused(kwargs: dict[str, float]) -> None:
-    with pytest.raises(ValueError):
-        PaceRules(**kwargs)
+def test_inconsistent_rules_are_refused(kwargs: tuple[dict[str, float], str]) -> None:
+    values, message = kwargs
+    with pytest.raises(ValueError, match=message):
+        PaceRules(**values)
 
 
 def test_bad_ladder_is_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="steps >= 1"):
         PaceGovernor(steps=0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="start < steps"):
         PaceGovernor(steps=2, start=2)
