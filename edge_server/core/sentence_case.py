@@ -2,20 +2,25 @@
 
 The embedded recognizer's hypotheses read ``i think we should start``; screens, transcripts
 and exports show ``I think we should start.``: the first letter upper case, the pronoun "I"
-(with its contractions), and a full stop at the end of a final. Partials get the same case but
-no full stop: the sentence is not over yet. Text that already has punctuation at its end keeps
-it. Names and other capitals need a glossary; this module knows only these rules.
+(with its contractions), titles such as "Mr." and "Dr.", and a full stop at the end of a final.
+Partials get the same case but no full stop: the sentence is not over yet. Text that already
+has punctuation at its end keeps it. Names and other capitals need a glossary; this module
+knows only these rules.
 """
 
 from __future__ import annotations
 
 _PRONOUN_I = frozenset({"i", "i'm", "i'd", "i'll", "i've"})
+_TITLES = {"mr": "Mr.", "mrs": "Mrs.", "ms": "Ms.", "dr": "Dr."}
+"""Titles the recognizer's dictionary spells without their full stop."""
 _ENDINGS = (".", "!", "?", "…")
 
 
 def sentence_case(text: str, *, final: bool) -> str:
     """``text`` with a capital first letter and "I"; a final also ends with a full stop."""
-    words = ["I" + word[1:] if word in _PRONOUN_I else word for word in text.split()]
+    words = [
+        "I" + word[1:] if word in _PRONOUN_I else _TITLES.get(word, word) for word in text.split()
+    ]
     if not words:
         return ""
     words[0] = words[0][:1].upper() + words[0][1:]

@@ -6,8 +6,10 @@ Exits when stdin closes. It is started and supervised by :mod:`.recognizer`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 from typing import BinaryIO
@@ -22,6 +24,11 @@ from edge_server.engines.pocketsphinx.worker_protocol import (
 )
 
 log = logging.getLogger("edge_server.engines.pocketsphinx.worker")
+
+NICENESS = 5
+"""The worker yields the CPU to the server when both want it: on a budget too small for the
+recognizer, the server still answers pings, serves the status page and says the room is
+behind, instead of stalling with it."""
 
 
 def _read_exact(stream: BinaryIO, size: int) -> bytes | None:
@@ -70,6 +77,8 @@ def main() -> None:
     """Entry point of the worker process."""
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when we stop
+    with contextlib.suppress(OSError):
+        os.nice(NICENESS)
     options = DecoderOptions(**json.loads(sys.argv[1])) if len(sys.argv) > 1 else DecoderOptions()
     try:
         serve(sys.stdin.buffer, sys.stdout.buffer, options)

@@ -21,6 +21,8 @@ from edge_server.core.sentence_case import sentence_case
         ("", True, ""),
         ("   ", False, ""),
         ("mister smith", True, "Mister smith."),
+        ("and mr john and mrs smith met dr who", True, "And Mr. john and Mrs. smith met Dr. who."),
+        ("mr", False, "Mr."),
     ],
 )
 def test_sentence_case(text: str, final: bool, expected: str) -> None:
