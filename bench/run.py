@@ -2,8 +2,10 @@
 
 Parts: ``pipeline`` (overhead from audio frame to subscriber), ``listeners`` (phones with
 speech), ``resources`` (CPU per room-hour and memory), ``compare`` (the reference design side
-by side). Prints a table, writes ``bench/results/bench.json`` and, from all results,
-``docs/performance.md`` with plots in ``docs/performance/``.
+by side), ``voice_screen`` (real speech to words on a kiosk in Chromium, at full speed and at
+the Pi budget), ``audio_budget`` (the audio node inside a Pi-sized CPU quota). Prints a table,
+writes ``bench/results/bench.json`` and, from all results, ``docs/performance.md`` with plots
+in ``docs/performance/``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.lib.procstat import loadavg, machine
-from bench.parts import compare, listeners, pipeline, resources
+from bench.parts import audio_budget, compare, listeners, pipeline, resources, voice_screen
 from bench.report import files
 from bench.report.table import table
 
@@ -28,6 +30,8 @@ PARTS = {
     "listeners": listeners.measure,
     "resources": resources.measure,
     "compare": compare.measure,
+    "voice_screen": voice_screen.measure,
+    "audio_budget": audio_budget.measure,
 }
 
 

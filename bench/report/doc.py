@@ -16,7 +16,8 @@ def _quiet(load: float | None) -> str:
 
 def _head(results: dict[str, Any]) -> list[str]:
     m = results["machine"]
-    parts = [k for k in ("pipeline", "listeners", "resources", "compare") if k in results]
+    known = ("pipeline", "listeners", "resources", "compare", "voice_screen", "audio_budget")
+    parts = [k for k in known if k in results]
     rows = []
     for k in parts:
         at = results[k]["machine"]
@@ -97,6 +98,33 @@ def _targets(results: dict[str, Any]) -> list[str]:
             f"{_verdict(added, 10)} |",
             f"| edge-audio <= 40 MB resident | {num(audio)} MB | {_verdict(audio, 40)} |",
         ]
+    if "voice_screen" in results:
+        v = results["voice_screen"]
+        full, t = v["full"], v["targets"]
+        rows += [
+            f"| voice to screen at full speed: a word shown <= {num(t['partial_p95_s'])} s "
+            f"after it ends (p95) | p95 {num(full['partial']['p95_s'])} s, p50 "
+            f"{num(full['partial']['p50_s'])} s ({full['matched_words']} words) | "
+            f"{_flag(v['partial_target_met'])} |",
+            f"| voice to screen at full speed: final <= {num(t['final_p95_s'])} s after the "
+            f"pause (p95) | p95 {num(full['final']['p95_s'])} s, p50 "
+            f"{num(full['final']['p50_s'])} s ({full['finals_timed']} finals) | "
+            f"{_flag(v['final_target_met'])} |",
+        ]
+    if "audio_budget" in results:
+        a = results["audio_budget"]
+        if "error" in a:
+            rows.append(
+                f"| edge-audio drops no audio at a Pi budget | {a['error']} | not measured |"
+            )
+        else:
+            c = a["continuity"]
+            rows.append(
+                f"| edge-audio drops no audio at {a['quota']['fraction']:.0%} of one core | "
+                f"{num(c['received_s'])} s received in {num(c['wall_s'])} s, "
+                f"{100 * a['quota']['share_of_budget']:.1f} % of the budget used | "
+                f"{'missed' if a['dropped'] else 'met'} |"
+            )
     return [
         "## Targets",
         "",
@@ -152,6 +180,10 @@ def _cloud_base(cloud: dict[str, Any]) -> float | None:
     if slope is None:
         return None
     return round(runs[0]["server_rss_mb"] - slope * runs[0]["rooms"], 1)
+
+
+def _flag(met: bool | None) -> str:
+    return "not measured" if met is None else "met" if met else "missed"
 
 
 def _verdict(value: float | None, goal: float) -> str:
