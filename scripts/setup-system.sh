@@ -11,6 +11,8 @@ if [ "$mode" = test ]; then
     # A real PipeWire (with its ALSA/Pulse plugins and a session bus) for the audio node's tests
     packages="$packages chromium make sox pipewire wireplumber pipewire-pulse pipewire-alsa"
     packages="$packages pulseaudio-utils libasound2-plugins dbus flite"
+    # The Pi-budget benchmark compares this machine's core with a Raspberry Pi 4's
+    packages="$packages sysbench"
     # The appliance's converge test: a Debian 13 root made by debootstrap, systemd-analyze
     packages="$packages debootstrap systemd"
 fi

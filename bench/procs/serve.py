@@ -37,6 +37,7 @@ def build_settings(args: argparse.Namespace) -> ServerSettings:
         "state_dir": Path(args.state),
         "fsync": args.fsync,
         "default_room": RoomSettings(**room),
+        "offline_search": args.offline_search,
     }
     if args.subscriber_queue:
         values["subscriber_queue"] = args.subscriber_queue
@@ -82,6 +83,7 @@ def main() -> None:
     parser.add_argument("--mode", choices=("fixed", "real"), default="fixed")
     parser.add_argument("--engine", choices=("pocketsphinx", "transcribe"), default="pocketsphinx")
     parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--offline-search", default="adaptive", help="the embedded engine's search")
     parser.add_argument("--fsync", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--speech", action="store_true", help="translate to it and speak it")
     parser.add_argument("--speech-s", type=float, default=2.0)

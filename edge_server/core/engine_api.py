@@ -64,6 +64,13 @@ class RecognizerHealth:
     """The latest failure the engine recovered from, or None."""
     switches: tuple[Mapping[str, str], ...] = ()
     """Recent engine switches, oldest first: ``{"at": ISO time, "to": engine, "reason"}``."""
+    lag_s: float | None = None
+    """How long ago the audio the engine is decoding now arrived (None: not measured)."""
+    search: str | None = None
+    """The speed step the embedded engine uses now (``accurate``, ``fast``, ...), or None."""
+    behind: bool = False
+    """True while the engine does not keep up with real time even at its fastest setting:
+    captions come late and later."""
 
 
 HEALTHY = RecognizerHealth()

@@ -23,6 +23,7 @@ SYNTHESIZERS = ("none", "espeak", "polly")
 STABILITIES = ("off", "low", "medium", "high")
 FILTER_METHODS = ("mask", "remove", "tag")
 POLLY_ENGINES = ("standard", "neural", "generative", "long-form")
+OFFLINE_SEARCH = ("adaptive", "classic", "accurate", "fast", "fastest")
 _LANGUAGE_LISTS = ("targets", "languages")
 _NAME_LISTS = ("terminology",)
 
@@ -128,6 +129,10 @@ class ServerSettings:
     """Seconds without a frame before a connected source is reported as not flowing."""
     max_utterance_s: float = 15.0
     """Continuous speech longer than this is split into several finals."""
+    offline_search: str = "adaptive"
+    """The embedded recognizer's search: ``adaptive`` (steps between ``accurate``, ``fast`` and
+    ``fastest`` by how far it lags behind the audio) or one of those fixed, or ``classic``
+    (pocketsphinx's own two-pass defaults: slowest)."""
     aws_region: str = ""
     """AWS region for the cloud engines; empty: the standard chain (``AWS_REGION``, profile)."""
     transcribe_rotate_s: float = 13800.0
@@ -159,6 +164,7 @@ class ServerSettings:
             raise SettingsError("max_frame_bytes must be even and within 640-32000")
         if not 0 <= self.backlog_default <= self.backlog_max <= 10000:
             raise SettingsError("need 0 <= backlog_default <= backlog_max <= 10000")
+        _one_of("offline_search", self.offline_search, OFFLINE_SEARCH)
         if self.subscriber_queue < 8:
             raise SettingsError("subscriber_queue must be at least 8")
         for name in self.rooms:
@@ -263,6 +269,7 @@ _SCALARS: dict[str, type] = {
     "fsync": bool,
     "audio_idle_s": float,
     "max_utterance_s": float,
+    "offline_search": str,
     "aws_region": str,
     "transcribe_rotate_s": float,
     "translate_timeout_s": float,

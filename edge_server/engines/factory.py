@@ -12,7 +12,7 @@ def embedded_recognizer(name: str, server: ServerSettings) -> Recognizer:
     """The room's pocketsphinx recognizer (a worker process started on first use)."""
     from edge_server.engines.pocketsphinx.recognizer import PocketsphinxRecognizer
 
-    options = DecoderOptions(max_utterance_s=server.max_utterance_s)
+    options = DecoderOptions(max_utterance_s=server.max_utterance_s, search=server.offline_search)
     return PocketsphinxRecognizer(label=f"room {name}", options=options)
 
 

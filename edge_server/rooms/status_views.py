@@ -61,7 +61,8 @@ def status_message(room: RoomParts) -> dict[str, Any]:
         "translator": room.translator.name if room.translator else "none",
         "audio": audio_state(room),
         "signal": _coarse_signal(room),
-        "offline": room.recognizer.health().offline,
+        "offline": (engine := room.recognizer.health()).offline,
+        "behind": engine.behind,
         "languages": room.languages(),
         "speech": room.speech is not None,
         "synthesizer": room.speech.name if room.speech else "none",
@@ -117,6 +118,9 @@ def health(room: RoomParts) -> dict[str, Any]:
         "last_error": room.errors.last,
         "recognizer_error": engine.last_error,
         "engine_switches": [dict(s) for s in engine.switches],
+        "recognizer_lag_s": engine.lag_s,
+        "search": engine.search,
+        "behind": engine.behind,
         "cost": room.costs.estimate(),
     }
 

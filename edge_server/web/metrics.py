@@ -59,6 +59,16 @@ class RoomCollector(Collector):
             "Recent delay from the audio that ended a sentence to its final (p50, p95)",
             labels=["room", "quantile"],
         )
+        lag = GaugeMetricFamily(
+            "edge_room_recognizer_lag_seconds",
+            "How long ago the audio the embedded recognizer decodes now arrived",
+            labels=["room"],
+        )
+        behind = GaugeMetricFamily(
+            "edge_room_recognizer_behind",
+            "1 while the recognizer falls behind real time even at its fastest setting",
+            labels=["room"],
+        )
         listeners = GaugeMetricFamily(
             "edge_room_listeners_with_speech", "Listeners receiving speech", labels=["room", "lang"]
         )
@@ -70,7 +80,11 @@ class RoomCollector(Collector):
             for lang in sorted(room.broadcaster.audio_languages()):
                 listeners.add_metric([name, lang], float(len(room.broadcaster.listeners(lang))))
             flowing.add_metric([name], float(audio_state(room) == "flowing"))
-            offline.add_metric([name], float(room.recognizer.health().offline))
+            health = room.recognizer.health()
+            offline.add_metric([name], float(health.offline))
+            behind.add_metric([name], float(health.behind))
+            if health.lag_s is not None:
+                lag.add_metric([name], health.lag_s)
             subscribers.add_metric([name], float(len(room.broadcaster.subscribers)))
             finals.add_metric([name], float(room.store.count))
             signal = room.source.signal if room.source else None
@@ -82,7 +96,7 @@ class RoomCollector(Collector):
             for service, usd in room.costs.estimate()["usd"].items():
                 cost.add_metric([name, service], usd)
         yield from (flowing, offline, subscribers, rms, no_signal, finals, audio, cost)
-        yield from (latency, listeners)
+        yield from (latency, listeners, lag, behind)
 
 
 def setup_metrics(app: web.Application) -> None:

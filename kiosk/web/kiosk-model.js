@@ -116,7 +116,8 @@ export function qrImageUrl(room, token) {
  *   words: {text: string, stable: boolean}[] | null}} Partial
  * @typedef {{translator: string | null, audio: string | null, targets: string[] | null,
  *   source_lang: string | null, engine: string | null,
- *   signal: {noSignal: boolean, clipping: boolean} | null, offline: boolean}} Status
+ *   signal: {noSignal: boolean, clipping: boolean} | null, offline: boolean,
+ *   behind: boolean}} Status
  * @typedef {{room: string | null, connection: "connecting" | "open" | "reconnecting",
  *   finals: Final[], partials: Partial[], lastFinal: number, status: Status | null}} State
  */
@@ -210,6 +211,7 @@ function applyStatus(state, msg) {
     engine: stringOrNull(msg.engine),
     signal: signalOrNull(msg.signal),
     offline: msg.offline === true,
+    behind: msg.behind === true,
   };
   return { ...state, status };
 }

@@ -175,9 +175,13 @@ export function render(container, state, options) {
   parts.dot.title = AUDIO_LABELS[audio] ?? "audio unknown";
 
   const live = state.connection === "open";
-  const offline = live && state.status?.offline === true;
-  setText(parts.mode, offline ? "offline captions" : "");
-  setShown(parts.mode, offline);
+  // Discreet: the room's audience needs to know the text is late, not why.
+  const mode = [
+    live && state.status?.offline === true ? "offline captions" : "",
+    live && state.status?.behind === true ? "captions delayed" : "",
+  ].filter((text) => text !== "").join(" · ");
+  setText(parts.mode, mode);
+  setShown(parts.mode, mode !== "");
   const alarm = live && audio !== "absent" ? signalAlarm(state.status) : "";
   setText(parts.alarm, alarm);
   setShown(parts.alarm, alarm !== "");

@@ -91,11 +91,13 @@ export function updateCard(card, view) {
   audio.dataset.audio = view.audio;
 
   const engine = q(".badge.engine");
-  setText(engine, view.offline ? `OFFLINE · ${view.engine}` : view.engine);
+  const engineName = view.search ? `${view.engine} · ${view.search}` : view.engine;
+  setText(engine, view.offline ? `OFFLINE · ${engineName}` : engineName);
   engine.dataset.offline = String(view.offline);
   engine.title = view.offline
     ? "This room wants the cloud recognizer but captions with the embedded one"
-    : "Recognizer in use";
+    : view.search ? "Recognizer in use · the embedded engine's search step (it steps to a " +
+      "faster search when it falls behind)" : "Recognizer in use";
 
   const alarm = q(".alarm");
   const alarmLine = alarmText(view);

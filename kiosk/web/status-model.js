@@ -96,6 +96,15 @@ export function signalAlarm(view) {
 }
 
 /**
+ * The card's alarm: the signal's first (a silent mixer explains everything else), then a
+ * recognizer that falls behind real time even at its fastest setting.
+ * @returns {"no_signal" | "clipping" | "behind" | ""}
+ */
+export function roomAlarm(view) {
+  return signalAlarm(view) || (view.behind ? "behind" : "");
+}
+
+/**
  * The links of a room's card. Pages that need a token get the admin token in their query (the
  * captions socket and exports accept it); the listener link is the server's `listen_url`.
  * @param {string} name
@@ -136,6 +145,9 @@ export function roomView(name, raw, token = null) {
     alarm: "",
     engine: str(room.engine, "?"),
     offline: room.offline === true,
+    search: str(room.search),
+    behind: room.behind === true,
+    lagS: num(room.recognizer_lag_s),
     translator: str(room.translator, "none"),
     speech: room.speech === true,
     synthesizer: str(room.synthesizer, "none"),
@@ -155,7 +167,7 @@ export function roomView(name, raw, token = null) {
     listenUrl,
     links: roomLinks(name, listenUrl, token),
   };
-  view.alarm = signalAlarm(view);
+  view.alarm = roomAlarm(view);
   return view;
 }
 
@@ -183,6 +195,11 @@ export function alarmText(view) {
   if (view.alarm === "no_signal") {
     return `NO SIGNAL${view.signal?.silentS ? ` for ${seconds(view.signal.silentS)}` : ""} — ` +
       "check the mixer and the microphone";
+  }
+  if (view.alarm === "behind") {
+    return `Captions falling behind${view.lagS !== null ? ` (${seconds(view.lagS)} late)` : ""}` +
+      " — the recognizer does not keep up even at its fastest setting; is something else " +
+      "using the CPU?";
   }
   return view.alarm === "clipping" ? "Clipping — the input is too loud, lower the gain" : "";
 }

@@ -649,6 +649,12 @@ async def test_signal_alarm_and_offline_captions_in_the_corner(page: Page, peer:
     await expect(alarm).to_have_text("clipping")
     await expect(mode).to_have_text("offline captions")
 
+    # A recognizer that falls behind real time: a discreet word beside the offline mark.
+    await peer.send({**STATUS_OFFLINE, "signal": ok, "offline": True, "behind": True})
+    await expect(mode).to_have_text("offline captions · captions delayed")
+    await peer.send({**STATUS_OFFLINE, "signal": ok, "offline": False, "behind": True})
+    await expect(mode).to_have_text("captions delayed")
+
     # No source: no alarm about its signal; back on the cloud engine: no offline mark.
     await peer.send({**STATUS_OFFLINE, "audio": "absent", "signal": None, "offline": False})
     await expect(alarm).to_be_hidden()

@@ -156,6 +156,8 @@ async def test_room_view(page: Page) -> None:
         ("error", "older"),
     ]
     assert view["alarm"] == "no_signal"
+    assert view["behind"] is False
+    assert view["search"] == ""
     assert view["signal"]["rmsPercent"] == 50
     assert view["signal"]["peakPercent"] == 90
     assert view["offline"] is True
@@ -381,3 +383,33 @@ async def test_link_line_and_door(page: Page) -> None:
         "Connecting…",
     ]
     assert got["door"] == ["main", "/rooms/main/qr.svg?token=t", "http://h/listen/main?token=<L>"]
+
+
+async def test_a_room_falling_behind_is_an_alarm_after_the_signal(page: Page) -> None:
+    healthy_signal = {**ROOM["source"]["signal"], "no_signal": False}
+    behind = {
+        **ROOM,
+        "source": {**ROOM["source"], "signal": healthy_signal},
+        "behind": True,
+        "recognizer_lag_s": 4.2,
+        "search": "fastest",
+    }
+    got = await call(
+        page,
+        """const box = document.createElement('div');
+        const view = r.roomView('main', arg, 't');
+        r.renderRooms(box, [view]);
+        const silent = r.roomView('main', {...arg, source: {...arg.source,
+            signal: {...arg.source.signal, no_signal: true}}}, 't');
+        return {alarm: view.alarm, text: r.alarmText(view), lag: view.lagS,
+                engine: box.querySelector('.badge.engine').textContent,
+                card: box.querySelector('.room').dataset.alarm,
+                silentFirst: silent.alarm};""",
+        behind,
+    )
+    assert got["alarm"] == "behind"
+    assert got["card"] == "behind"
+    assert got["lag"] == 4.2
+    assert got["text"].startswith("Captions falling behind (4.20 s late)")
+    assert got["engine"] == "OFFLINE · transcribe · fastest"
+    assert got["silentFirst"] == "no_signal"

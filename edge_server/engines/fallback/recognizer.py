@@ -19,6 +19,7 @@ from dataclasses import replace
 
 from edge_server.contract.audio_format import BYTES_PER_SECOND, DEFAULT_MAX_FRAME_BYTES
 from edge_server.core.engine_api import (
+    HEALTHY,
     EngineError,
     Hypothesis,
     Recognizer,
@@ -73,8 +74,17 @@ class FallbackRecognizer:
         return self.state.mode is Mode.FALLBACK
 
     def health(self) -> RecognizerHealth:
-        """Offline while the fallback captions; the last cloud error and the recent switches."""
-        return RecognizerHealth(self.offline, self.last_error, tuple(self.switches))
+        """Offline while the fallback captions (then with its lag and speed step); the last
+        cloud error and the recent switches."""
+        pace = self.fallback.health() if self.offline and self.fallback else HEALTHY
+        return RecognizerHealth(
+            self.offline,
+            self.last_error,
+            tuple(self.switches),
+            lag_s=pace.lag_s,
+            search=pace.search,
+            behind=pace.behind,
+        )
 
     def supported_languages(self) -> frozenset[str] | None:
         """The primary's languages: the fallback may cover fewer (then it cannot take over)."""

@@ -4,6 +4,16 @@ pocketsphinx keeps the GIL while it decodes (measured: event-loop stalls of up t
 ran in a thread), so each room's decoder lives in its own process. Audio goes down the worker's
 stdin (a full pipe slows the uplink: back-pressure, never loss); results come back as JSON lines.
 A worker that dies is reported as an :class:`EngineError` and replaced on the next stream.
+
+The worker reports how far it has decoded; the stream compares that with when the audio arrived
+(its lag) and a :class:`~edge_server.core.pace.PaceGovernor` moves the worker along the speed
+ladder of :mod:`.search` (setting ``offline_search = "adaptive"``, the default): faster when it
+falls behind, back to the accurate search when it has kept up for a minute. The lag, the step in
+use and whether the room is behind even at the fastest step are in :meth:`health`.
+
+pocketsphinx writes lowercase words without punctuation; its hypotheses leave here in sentence
+case (:mod:`edge_server.core.sentence_case`), so screens, the transcript and every export show
+the same text.
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ import dataclasses
 import json
 import logging
 import sys
+import time
 from collections.abc import AsyncIterator
 
 from edge_server.core.engine_api import (
@@ -23,6 +34,10 @@ from edge_server.core.engine_api import (
     RecognizerHealth,
     UnsupportedLanguage,
 )
+from edge_server.core.latency import ArrivalClock
+from edge_server.core.pace import PaceGovernor, PaceRules
+from edge_server.core.sentence_case import sentence_case
+from edge_server.engines.pocketsphinx.search import ladder_for
 from edge_server.engines.pocketsphinx.worker_protocol import (
     Command,
     DecoderOptions,
@@ -34,6 +49,9 @@ log = logging.getLogger(__name__)
 
 SUPPORTED = frozenset({"en-US"})
 START_TIMEOUT_S = 30.0
+BYTES_PER_S = 32000
+ARRIVAL_MARKS = 20000
+"""Arrival times kept per stream: many minutes of frames, so a long lag is still measured."""
 
 
 class _Worker:
@@ -79,6 +97,12 @@ class _Worker:
         except (BrokenPipeError, ConnectionResetError) as exc:
             raise EngineError(f"recognizer worker exited ({exc.__class__.__name__})") from None
 
+    def send_nowait(self, command: Command, payload: bytes = b"") -> None:
+        """Queue a small record without waiting for the pipe (the next audio's drain covers
+        it); a dead worker is found by the next :meth:`send`."""
+        with contextlib.suppress(OSError, RuntimeError):
+            self.stdin.write(encode_command(command, payload))
+
     async def read_event(self) -> dict[str, object]:
         line = await self.stdout.readline()
         if not line:
@@ -103,13 +127,18 @@ class _Worker:
 class PocketsphinxStream:
     """One audio connection's stream through the room's worker."""
 
-    def __init__(self, worker: _Worker, language: str) -> None:
+    def __init__(self, worker: _Worker, language: str, owner: PocketsphinxRecognizer) -> None:
         self._worker = worker
         self._language = language
+        self._owner = owner
         self._finished = False
+        self._sent_s = 0.0
+        self._arrivals = ArrivalClock(keep=ARRIVAL_MARKS)
 
     async def send_audio(self, pcm: bytes) -> None:
         """Feed PCM to the worker; waits while the worker's pipe is full."""
+        self._sent_s += len(pcm) / BYTES_PER_S
+        self._arrivals.record(self._sent_s, time.monotonic())
         await self._worker.send(Command.AUDIO, pcm)
 
     async def finish(self) -> None:
@@ -127,9 +156,15 @@ class PocketsphinxStream:
                 return
             if kind == "error":
                 raise EngineError(f"recognizer failed: {event.get('message')}")
-            if kind in ("partial", "final"):
+            if kind == "progress":
+                arrived = self._arrivals.arrival_of(float(event["at"]))  # type: ignore[arg-type]
+                if arrived is not None:
+                    self._owner.observe_lag(time.monotonic() - arrived)
+            elif kind == "step":
+                self._owner.step_applied(int(event["step"]), str(event.get("name")))  # type: ignore[call-overload]
+            elif kind in ("partial", "final"):
                 yield Hypothesis(
-                    text=str(event["text"]),
+                    text=sentence_case(str(event["text"]), final=kind == "final"),
                     is_final=kind == "final",
                     start=float(event["start"]),  # type: ignore[arg-type]
                     end=float(event["end"]),  # type: ignore[arg-type]
@@ -142,10 +177,36 @@ class PocketsphinxRecognizer:
 
     name = "pocketsphinx"
 
-    def __init__(self, label: str, options: DecoderOptions | None = None) -> None:
+    def __init__(
+        self, label: str, options: DecoderOptions | None = None, pace: PaceRules | None = None
+    ) -> None:
         self._label = label
         self._options = options or DecoderOptions()
         self._worker: _Worker | None = None
+        self._ladder = ladder_for(self._options.search)
+        self._pace = PaceGovernor(len(self._ladder), pace)
+        self._search = self._ladder[0].name
+
+    def observe_lag(self, lag_s: float) -> None:
+        """One lag reading from the worker: maybe ask it for another speed step."""
+        decision = self._pace.observe(lag_s, time.monotonic())
+        if decision.changed and self._worker is not None and self._worker.alive:
+            name = self._ladder[decision.step].name
+            log.warning(
+                "%s: offline recognizer switching to the %s search (%s)",
+                self._label,
+                name,
+                decision.reason,
+            )
+            self._worker.send_nowait(Command.STEP, json.dumps({"step": decision.step}).encode())
+        elif decision.reason:
+            level = logging.WARNING if decision.behind else logging.INFO
+            log.log(level, "%s: offline recognizer %s", self._label, decision.reason)
+
+    def step_applied(self, step: int, name: str) -> None:
+        """The worker uses ``name`` (step ``step``) from now on."""
+        self._search = name
+        log.info("%s: offline recognizer now on step %d (%s)", self._label, step, name)
 
     def supported_languages(self) -> frozenset[str]:
         """pocketsphinx's wheel carries an en-US model only."""
@@ -160,12 +221,16 @@ class PocketsphinxRecognizer:
             )
         if self._worker is None or not self._worker.alive:
             self._worker = await _Worker.start(self._label, self._options)
+            self._search = self._ladder[0].name
         worker = self._worker
         await worker.send(Command.START)
         event = await worker.read_event()
         if event.get("t") != "started":
             raise EngineError(f"recognizer worker answered {event} to START")
-        return PocketsphinxStream(worker, language)
+        # A new worker starts on step 0; tell it where the room is.
+        if self._pace.step:
+            worker.send_nowait(Command.STEP, json.dumps({"step": self._pace.step}).encode())
+        return PocketsphinxStream(worker, language, self)
 
     async def discard_worker(self) -> None:
         """Stop the worker (after an error mid-stream its pipe state is unknown)."""
@@ -174,8 +239,15 @@ class PocketsphinxRecognizer:
             self._worker = None
 
     def health(self) -> RecognizerHealth:
-        """Nothing to report: failures reach the room as stream errors."""
-        return HEALTHY
+        """The lag, the speed step and whether it falls behind (failures reach the room as
+        stream errors)."""
+        lag = self._pace.lag_s
+        return dataclasses.replace(
+            HEALTHY,
+            lag_s=None if lag is None else round(lag, 2),
+            search=self._search,
+            behind=self._pace.behind,
+        )
 
     async def close(self) -> None:
         """Stop the worker process."""

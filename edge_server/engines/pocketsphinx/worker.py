@@ -57,6 +57,9 @@ def serve(stdin: BinaryIO, stdout: BinaryIO, options: DecoderOptions) -> None:
         elif command is Command.AUDIO:
             for event in decoder.process(payload):
                 emit(event)
+        elif command is Command.STEP:
+            for event in decoder.request_step(int(json.loads(payload)["step"])):
+                emit(event)
         elif command is Command.FINISH:
             for event in decoder.finish():
                 emit(event)

@@ -1,7 +1,10 @@
 """Framing between the server and a recognizer worker process (stdin/stdout pipes).
 
 Server to worker: binary records, a 1-byte kind and a 4-byte big-endian length, then the
-payload. Worker to server: one JSON object per line. Pure code, no I/O.
+payload. Worker to server: one JSON object per line, ``t`` naming it: ``ready``, ``started``,
+``partial`` and ``final`` (``text``, ``start``, ``end``: seconds of the stream), ``progress``
+(``at``: how far it has decoded), ``step`` (a speed step applied), ``finished``, ``error``.
+Pure code, no I/O.
 """
 
 from __future__ import annotations
@@ -26,6 +29,11 @@ class DecoderOptions:
     """Endpointer decision window: longer means fewer, longer utterances."""
     vad_ratio: float = 0.9
     """Fraction of the window that must agree to switch between speech and silence."""
+    search: str = "adaptive"
+    """``adaptive`` (the server steps over :data:`.search.LADDER` by lag) or one profile name."""
+    progress_interval_s: float = 0.5
+    """Audio between two ``progress`` events (how far the worker has decoded), so the server
+    can measure the worker's lag in silence too."""
 
 
 HEADER = struct.Struct(">cI")
@@ -41,6 +49,10 @@ class Command(enum.Enum):
     """Audio for the current stream; payload: s16le PCM."""
     FINISH = b"F"
     """End the current stream: finalize, then answer ``{"t": "finished"}``."""
+    STEP = b"P"
+    """Use another step of the speed ladder from the next utterance on; payload: JSON
+    ``{"step": n}``. The worker answers ``{"t": "step", "step": n, "name": ...}`` once it
+    applies it."""
 
 
 def encode_command(command: Command, payload: bytes = b"") -> bytes:

@@ -306,7 +306,9 @@ async def test_foreign_origin_refused(guarded: LiveServer) -> None:
 async def test_connection_attempt_limit(tmp_path: Path, live_server: LiveServers) -> None:
     """1,000 attempts in a burst from one address: the first `connect_burst` get through, the
     rest get HTTP 429 at once, and a subscriber already connected keeps receiving."""
-    settings = make_settings(tmp_path / "state", connect_burst=20, connect_rate=5.0)
+    # A slow refill (one attempt per 20 s), so a busy machine cannot refill the bucket between
+    # the burst and the last check.
+    settings = make_settings(tmp_path / "state", connect_burst=20, connect_rate=0.05)
     live = await live_server(settings)
     async with connect(f"{live.ws}/ws/captions/main", open_timeout=10) as watcher:
         assert (await recv_json(watcher))["type"] == "status"
@@ -321,7 +323,7 @@ async def test_connection_attempt_limit(tmp_path: Path, live_server: LiveServers
                         assert (await r.json())["error"] == "too_many_attempts"
 
             await asyncio.wait_for(asyncio.gather(*(attempt() for _ in range(1000))), 60)
-        assert statuses.count(429) >= 1000 - 20 - 5 * 60
+        assert statuses.count(429) >= 1000 - 20 - 3
         assert statuses.count(429) > 900
         # The room still works for the connected subscriber.
         await watcher.send(json.dumps({"type": "ping"}))
