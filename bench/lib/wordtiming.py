@@ -21,11 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.lib.procstat import percentile
+from bench.lib.wer import SPELLINGS
 
 FILLERS = re.compile(r"^(<.*>|\[.*\]|\+\+.*\+\+)$")
 """pocketsphinx's non-words in an alignment: ``<s>``, ``<sil>``, ``[NOISE]``, ``++UH++``."""
-SAME = {"mr": "mister", "mrs": "missus", "dr": "doctor", "st": "saint"}
-"""Abbreviations a recognizer (or its text normalization) writes for a spoken word."""
 
 
 @dataclass(frozen=True)
@@ -71,13 +70,13 @@ class Segment:
 
 def normalize(text: str) -> list[str]:
     """The words of ``text`` compared case- and punctuation-blind (``"Mr. Dashwood."`` ->
-    ``["mister", "dashwood"]``; apostrophes inside words are kept, abbreviations of
-    :data:`SAME` spelled out)."""
+    ``["mister", "dashwood"]``; apostrophes inside words are kept, the dictionary's spellings
+    of :data:`bench.lib.wer.SPELLINGS` as the corpus's)."""
     out = []
     for raw in text.lower().split():
         word = re.sub(r"[^a-z0-9']+", "", raw).strip("'")
         if word:
-            out.append(SAME.get(word, word))
+            out.append(SPELLINGS.get(word, word))
     return out
 
 
@@ -89,10 +88,12 @@ def reference_word(token: str) -> str | None:
     return words[0] if len(words) == 1 else None
 
 
-def align(ref: Sequence[str], hyp: Sequence[str]) -> list[tuple[int, int]]:
+def align(ref: Sequence[str], hyp: Sequence[str], *, prefix: bool = False) -> list[tuple[int, int]]:
     """The ``(ref index, hyp index)`` pairs of equal words in a minimum edit-distance alignment
     of ``hyp`` against ``ref`` (substitutions, insertions and deletions cost 1; ties prefer a
-    match, then a substitution)."""
+    match, then a substitution). With ``prefix``, ``hyp`` is aligned with the shortest best
+    matching beginning of ``ref`` (a partial against its final: the words not said yet cost
+    nothing)."""
     n, m = len(ref), len(hyp)
     cost = [[0] * (m + 1) for _ in range(n + 1)]
     for i in range(n + 1):
@@ -106,6 +107,8 @@ def align(ref: Sequence[str], hyp: Sequence[str]) -> list[tuple[int, int]]:
             row[j] = min(diagonal, above[j] + 1, row[j - 1] + 1)
     pairs = []
     i, j = n, m
+    if prefix:
+        i = min(range(n + 1), key=lambda end: cost[end][m])
     while i > 0 and j > 0:
         same = ref[i - 1] == hyp[j - 1]
         if cost[i][j] == cost[i - 1][j - 1] + (0 if same else 1):
@@ -133,7 +136,8 @@ def segments(shown: Sequence[Shown]) -> dict[int, Segment]:
     """The segments that became final, with the first appearance of each final word.
 
     A final word counts as shown by a partial from the first partial of its segment whose
-    words, aligned with the final's, include it; otherwise from the final itself. Partials of a
+    words, aligned with the beginning of the final's, include it; otherwise from the final
+    itself. Partials of a
     segment that never became final are ignored.
     """
     ordered = sorted(shown, key=lambda s: s.at)
@@ -149,7 +153,7 @@ def segments(shown: Sequence[Shown]) -> dict[int, Segment]:
         for item in ordered:
             if item.kind != "partial" or item.segment != seg_id or item.at > final.at:
                 continue
-            for j_final, _ in align(words, normalize(item.text)):
+            for j_final, _ in align(words, normalize(item.text), prefix=True):
                 if item.at < first[j_final]:
                     first[j_final] = item.at
                     in_partial[j_final] = True

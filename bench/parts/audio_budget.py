@@ -16,8 +16,10 @@ from typing import Any
 
 from bench.lib.cpuquota import problem
 from bench.lib.procstat import loadavg
+from bench.parts import pi_budget
 
-PI_BUDGET = 0.20
+PI_BUDGET = pi_budget.QUOTA
+"""One Raspberry Pi 4 core as a share of one core here (bench/parts/pi_budget.py)."""
 
 
 async def measure(quick: bool, log: Callable[[str], None] = print) -> dict[str, Any]:

@@ -30,13 +30,14 @@ from bench.lib.procstat import CpuWindow, descendants, loadavg
 from bench.lib.spawn import server_process
 from bench.lib.wordtiming import RefWord, latencies, summary_s
 from bench.lib.wsraw import BINARY
+from bench.parts import pi_budget
 from edge_audio.pcm.framing import DEFAULT_FRAME_MS
 
 ROOM = "voice"
 FRAME_S = DEFAULT_FRAME_MS / 1000
 FRAME_BYTES = int(FRAME_S * speechref.RATE) * 2
-PI_BUDGET = 0.20
-"""One Raspberry Pi 4 core as a share of one core here (docs/performance.md explains it)."""
+PI_BUDGET = pi_budget.QUOTA
+"""One Raspberry Pi 4 core as a share of one core here (bench/parts/pi_budget.py)."""
 LEAD_S = 1.0
 """Silence sent before the speech (the uplink and the recognizer settle)."""
 TAIL_S = 3.0

@@ -80,6 +80,23 @@ def test_voice_time(position: float, expected: float | None) -> None:
     assert found == (None if expected is None else pytest.approx(expected))
 
 
+@pytest.mark.parametrize(
+    ("final", "partial", "pairs"),
+    [
+        # A partial is the beginning of its sentence: its "to" is the first one, not the
+        # second (which a whole-sentence alignment could pick at the same cost).
+        ("a to b c d to e", "x a to", [(0, 1), (1, 2)]),
+        ("a b c", "a b c", [(0, 0), (1, 1), (2, 2)]),
+        ("a b c", "", []),
+        ("a b c", "a x", [(0, 0)]),
+    ],
+)
+def test_align_a_partial_with_the_beginning_of_its_final(
+    final: str, partial: str, pairs: list[tuple[int, int]]
+) -> None:
+    assert align(final.split(), partial.split(), prefix=True) == pairs
+
+
 def test_a_word_counts_from_the_first_partial_that_has_it_right() -> None:
     shown = [
         Shown(10.0, "partial", 1, "he"),
