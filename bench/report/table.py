@@ -125,6 +125,14 @@ def voice_screen_rows(v: dict[str, Any]) -> list[str]:
             f"{r['finals_timed']:>3}/{r['finals']:<3} {num(r['server_cpu_percent']):>9} "
             f"{throttled:>10}"
         )
+    alone = v.get("engine_alone")
+    if alone:
+        out.append(
+            f"{'recognizer alone':18} {alone['matched_words']:>8} "
+            f"{num(alone['partial']['p50_s']):>12} {num(alone['partial']['p95_s']):>12} "
+            f"{num(alone['final']['p50_s']):>10} {num(alone['final']['p95_s']):>10}   "
+            "(audio clock: no CPU limit, network or page)"
+        )
     t = v["targets"]
     out.append(
         f"targets at full speed: partial p95 <= {num(t['partial_p95_s'])} s "
