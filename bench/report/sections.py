@@ -269,7 +269,7 @@ def compare_section(c: dict[str, Any]) -> list[str]:
 
 def _voice_rows(v: dict[str, Any]) -> list[str]:
     rows = []
-    for key, label in (("full", "full speed"), ("budget", f"Pi budget ({v['pi_budget']:.0%})")):
+    for key, label in (("full", "full speed"), ("budget", f"Pi budget ({_pct(v['pi_budget'])})")):
         r = v.get(key) or {}
         if "error" in r or not r:
             rows.append(f"| {label} | not measured: {r.get('error', 'no run')} |" + " |" * 10)
@@ -295,7 +295,7 @@ def _voice_rows(v: dict[str, Any]) -> list[str]:
 def _voice_split(v: dict[str, Any]) -> list[str]:
     """Server side (a plain subscriber's socket) against the page, per run."""
     rows = []
-    for key, label in (("full", "full speed"), ("budget", f"Pi budget ({v['pi_budget']:.0%})")):
+    for key, label in (("full", "full speed"), ("budget", f"Pi budget ({_pct(v['pi_budget'])})")):
         r = v.get(key) or {}
         sock = r.get("socket")
         if not sock:
@@ -317,7 +317,9 @@ def _voice_split(v: dict[str, Any]) -> list[str]:
         return []
     return [
         "Where the time goes: the same caption messages stamped by a plain WebSocket subscriber",
-        "in the benchmark's process (what the server delivered, and when) against the page; and",
+        "in the benchmark's process (what the server delivered, and when; stamped by the",
+        "benchmark's event loop, so on a busy machine sometimes a little late) against the",
+        "page; and",
         "the recognizer alone: the product's streaming decoder (default settings) fed the same",
         "100 ms frames in the benchmark's process as fast as it goes, each result stamped with",
         "the audio clock (the end of the frame that produced it), so no CPU limit, no network,",
@@ -339,9 +341,10 @@ def voice_screen_section(v: dict[str, Any]) -> list[str]:
         "## 5. Voice to screen: a spoken word -> the kiosk shows it",
         "",
         "Real speech with known word timings played into the system, and the moment each word",
-        "shows on a kiosk page in a real Chromium. The speech: the LibriVox recordings "
-        f"({len(v['files'])} plays of {len(set(v['files']))} recordings, "
-        f"{num(v['speech_s'])} s, 1 s of silence after each),",
+        "shows on a kiosk page in a real Chromium. The speech: the "
+        f"{len(set(v['files']))} LibriVox recordings played "
+        f"{len(v['files']) // max(1, len(set(v['files'])))} time(s) "
+        f"({num(v['speech_s'])} s, 1 s of silence after each),",
         "each word's start and end from a pocketsphinx forced alignment of the clean file",
         "against its transcript (bench/lib/speechref.py). It goes through the audio uplink in",
         f"{v['frame_ms']} ms frames in real time, each frame sent when its last sample has been",
@@ -360,9 +363,9 @@ def voice_screen_section(v: dict[str, Any]) -> list[str]:
         "  begins), for finals whose last word was recognized right.",
         "",
         f"At the **Pi budget** the server and its recognizer worker run in a CPU quota of "
-        f"{v['pi_budget']:.0%} of one core",
+        f"{_pct(v['pi_budget'])} of one core",
         "(bench/lib/cpuquota.py; the reason for 20 % is in the Pi-budget section); Chromium",
-        "does not (the display is another device). Latencies in seconds.",
+        f"does not (the display is another device). Latencies in seconds. {_machine(v)}",
         "",
         "| run | words matched | partial p50 | partial p95 | partial max | partial p50, first "
         "half -> second half | final p50 | final p95 | finals timed | server CPU % | quota: "
@@ -388,6 +391,19 @@ def voice_screen_section(v: dict[str, Any]) -> list[str]:
     ]
 
 
+def _pct(fraction: float) -> str:
+    """A share of one core as the docs write it: ``20 %``."""
+    return f"{fraction * 100:g} %"
+
+
+def _machine(part: dict[str, Any]) -> str:
+    """Which machine a part ran on (the parts of one document may come from different runs)."""
+    m = part.get("machine")
+    if not m:
+        return ""
+    return f"Measured on {m['cpu']}, {m['cores']} cores, Linux {m['kernel']}."
+
+
 def _met(flag: bool | None) -> str:
     return "not measured" if flag is None else "met" if flag else "missed"
 
@@ -400,9 +416,9 @@ def audio_budget_section(a: dict[str, Any]) -> list[str]:
         "`edge-audio run` as systemd runs it (environment file, notify socket), capturing the",
         "monitor of a PipeWire null sink at 48 kHz stereo while LibriVox speech plays into it,",
         "converting to 16 kHz mono and streaming to a local edge-server, with the node's process",
-        f"in a CPU quota of {a['quota'] if 'error' in a else a['quota']['fraction']:.0%} of one "
-        "core (bench/standalone/edge_audio_cpu.py --quota; the private PipeWire and the server "
-        "run outside it).",
+        f"in a CPU quota of {_pct(a['quota'] if 'error' in a else a['quota']['fraction'])} of "
+        "one core (bench/standalone/edge_audio_cpu.py --quota; the private PipeWire and the "
+        f"server run outside it). {_machine(a)}",
         "Dropped audio is looked for three ways: the seconds of audio the server received",
         "(read from `/healthz` twice a second) against the wall clock, since audio the node",
         "fails to capture in time never arrives (bench/lib/continuity.py); the node's own",
@@ -418,7 +434,7 @@ def audio_budget_section(a: dict[str, Any]) -> list[str]:
         "| audio received s | shortfall s | most behind s | gaps reported | warnings | audio "
         "dropped | resident MB | load avg |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-        f"| {q['fraction']:.0%} | {num(a['measured_s'])} | {num(q['cpu_s'])} | "
+        f"| {_pct(q['fraction'])} | {num(a['measured_s'])} | {num(q['cpu_s'])} | "
         f"{100 * q['share_of_budget']:.1f} % | {q['throttled_periods']}/{q['periods']} | "
         f"{num(q['throttled_s'])} | {num(c['received_s'])} | {num(c['shortfall_s'])} | "
         f"{num(c['max_behind_s'])} | {num(a.get('gaps_reported'))} | "

@@ -111,7 +111,7 @@ def voice_screen_rows(v: dict[str, Any]) -> list[str]:
         f"{'':18} {'words':>8} {'partial p50':>12} {'partial p95':>12} {'final p50':>10} "
         f"{'final p95':>10} {'finals':>7} {'srv CPU%':>9} {'throttled':>10}",
     ]
-    for key, label in (("full", "full speed"), ("budget", f"Pi budget {v['pi_budget']:.0%}")):
+    for key, label in (("full", "full speed"), ("budget", f"Pi budget {v['pi_budget'] * 100:g} %")):
         r = v.get(key) or {}
         if "error" in r or not r:
             out.append(f"{label:18} not measured: {r.get('error', 'no run')}")
@@ -151,7 +151,7 @@ def audio_budget_rows(a: dict[str, Any]) -> list[str]:
     out += [
         f"{'quota':>6} {'budget used':>12} {'throttled':>10} {'wall s':>7} {'received s':>11} "
         f"{'shortfall s':>12} {'behind max s':>13} {'gaps':>5} {'dropped':>8}",
-        f"{q['fraction']:>6.0%} {100 * q['share_of_budget']:>11.1f}% "
+        f"{format(q['fraction'] * 100, 'g') + ' %':>6} {100 * q['share_of_budget']:>10.1f} % "
         f"{str(q['throttled_periods']) + '/' + str(q['periods']):>10} {num(c['wall_s']):>7} "
         f"{num(c['received_s']):>11} {num(c['shortfall_s']):>12} {num(c['max_behind_s']):>13} "
         f"{num(a.get('gaps_reported')):>5} {'YES' if a['dropped'] else 'no':>8}",
