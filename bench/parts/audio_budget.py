@@ -32,7 +32,11 @@ async def measure(quick: bool, log: Callable[[str], None] = print) -> dict[str, 
         log(f"  audio node at the Pi budget: not measured ({reason})")
         return {"error": reason, "quota": PI_BUDGET, "seconds": seconds}
     load0 = loadavg()
-    result: dict[str, Any] = await asyncio.to_thread(edge_audio_cpu.run, seconds, PI_BUDGET)
+    try:
+        result: dict[str, Any] = await asyncio.to_thread(edge_audio_cpu.run, seconds, PI_BUDGET)
+    except (OSError, RuntimeError, SystemExit) as exc:  # no PipeWire, a node that never started
+        log(f"  audio node at the Pi budget: not measured ({exc})")
+        return {"error": f"{type(exc).__name__}: {exc}", "quota": PI_BUDGET, "seconds": seconds}
     result["loadavg"] = [load0, loadavg()]
     result["seconds"] = seconds
     gaps = result.get("gaps_reported") or 0

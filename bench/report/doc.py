@@ -98,7 +98,12 @@ def _targets(results: dict[str, Any]) -> list[str]:
             f"{_verdict(added, 10)} |",
             f"| edge-audio <= 40 MB resident | {num(audio)} MB | {_verdict(audio, 40)} |",
         ]
-    if "voice_screen" in results:
+    if "voice_screen" in results and "error" in results["voice_screen"]["full"]:
+        rows.append(
+            f"| voice to screen at full speed | {results['voice_screen']['full']['error']} | "
+            "not measured |"
+        )
+    elif "voice_screen" in results:
         v = results["voice_screen"]
         full, t = v["full"], v["targets"]
         rows += [

@@ -375,9 +375,10 @@ def voice_screen_section(v: dict[str, Any]) -> list[str]:
         "",
         f"Targets at full speed (checked on the p95): a word on screen within "
         f"{num(t['partial_p95_s'])} s of its end: "
-        f"**{_met(v['partial_target_met'])}** ({num(full['partial']['p95_s'])} s); a final "
+        f"**{_met(v['partial_target_met'])}** ({num(full.get('partial', {}).get('p95_s'))} s); "
+        "a final "
         f"within {num(t['final_p95_s'])} s of the pause: **{_met(v['final_target_met'])}** "
-        f"({num(full['final']['p95_s'])} s). At the Pi budget: reported, no target.",
+        f"({num(full.get('final', {}).get('p95_s'))} s). At the Pi budget: reported, no target.",
         "",
         *_voice_split(v),
         "What the figures include: the node's framing (a word's end waits for the end of its",

@@ -143,3 +143,17 @@ def test_a_part_that_could_not_run_says_why() -> None:
     assert text.endswith("not measured: a CPU quota needs root")
     doc = document({"machine": MACHINE, "voice_screen": voice, "audio_budget": audio}, "table")
     assert "Not measured: a CPU quota needs root." in doc
+
+
+def test_without_a_browser_neither_run_is_measured() -> None:
+    voice = copy.deepcopy(VOICE)
+    voice["full"] = voice["budget"] = {"error": "no Chromium at /usr/bin/chromium"}
+    voice["partial_target_met"] = voice["final_target_met"] = None
+    text = table({"voice_screen": voice})
+    assert "full speed         not measured: no Chromium at /usr/bin/chromium" in text
+    assert "partial p95 <= 0.5 s not measured, final p95 <= 1 s not measured" in text
+    doc = document({"machine": MACHINE, "voice_screen": voice}, "table")
+    assert (
+        "| voice to screen at full speed | no Chromium at /usr/bin/chromium | not measured |" in doc
+    )
+    assert "a word on screen within 0.5 s of its end: **not measured** (- s)" in doc
