@@ -3,8 +3,10 @@
 Parts: ``pipeline`` (overhead from audio frame to subscriber), ``listeners`` (phones with
 speech), ``resources`` (CPU per room-hour and memory), ``compare`` (the reference design side
 by side), ``pi_budget`` (the embedded engine in real time on one Raspberry Pi 4 core's CPU
-budget). Prints a table, writes ``bench/results/bench.json`` and, from all results,
-``docs/performance.md`` with plots in ``docs/performance/``.
+budget), ``voice_screen`` (real speech to words on a kiosk in Chromium, at full speed and at
+the Pi budget), ``audio_budget`` (the audio node inside a Pi-sized CPU quota). Prints a table,
+writes ``bench/results/bench.json`` and, from all results, ``docs/performance.md`` with plots
+in ``docs/performance/``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from bench.lib.procstat import loadavg, machine
-from bench.parts import compare, listeners, pi_budget, pipeline, resources
+from bench.parts import (
+    audio_budget,
+    compare,
+    listeners,
+    pi_budget,
+    pipeline,
+    resources,
+    voice_screen,
+)
 from bench.report import files
 from bench.report.table import table
 
@@ -30,6 +40,8 @@ PARTS = {
     "resources": resources.measure,
     "compare": compare.measure,
     "pi_budget": pi_budget.measure,
+    "voice_screen": voice_screen.measure,
+    "audio_budget": audio_budget.measure,
 }
 
 

@@ -144,6 +144,23 @@ class CpuQuota:
                     time.sleep(0.1)
 
 
+def budget_use(
+    before: QuotaStats, after: QuotaStats, fraction: float, wall_s: float
+) -> dict[str, float | int | None]:
+    """What a quota of ``fraction`` of one core was used for between two readings ``wall_s``
+    apart: CPU seconds, their share of the budget (CPU s / (fraction x wall s)), periods run
+    and throttled, seconds held back."""
+    used = after.usage_s - before.usage_s
+    return {
+        "fraction": fraction,
+        "cpu_s": round(used, 3),
+        "share_of_budget": round(used / (fraction * wall_s), 3) if wall_s > 0 else None,
+        "periods": after.periods - before.periods,
+        "throttled_periods": after.throttled_periods - before.throttled_periods,
+        "throttled_s": round(after.throttled_s - before.throttled_s, 3),
+    }
+
+
 def _keyed(path: Path) -> dict[str, int]:
     """A ``key value`` per line file as a dict."""
     out: dict[str, int] = {}

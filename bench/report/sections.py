@@ -268,6 +268,190 @@ def compare_section(c: dict[str, Any]) -> list[str]:
     ]
 
 
+def _voice_rows(v: dict[str, Any]) -> list[str]:
+    rows = []
+    for key, label in (("full", "full speed"), ("budget", f"Pi budget ({_pct(v['pi_budget'])})")):
+        r = v.get(key) or {}
+        if "error" in r or not r:
+            rows.append(f"| {label} | not measured: {r.get('error', 'no run')} |" + " |" * 10)
+            continue
+        q = r.get("quota") or {}
+        quota = (
+            f"{100 * q['share_of_budget']:.0f} %, {q['throttled_periods']}/{q['periods']}"
+            if q
+            else "-"
+        )
+        halves = r["partial_p50_s_by_half"]
+        rows.append(
+            f"| {label} | {r['matched_words']}/{r['reference_words']} "
+            f"({r['recognized_words']} recognized) | {num(r['partial']['p50_s'])} | "
+            f"{num(r['partial']['p95_s'])} | {num(r['partial']['max_s'])} | "
+            f"{num(halves[0])} -> {num(halves[1])} | {num(r['final']['p50_s'])} | "
+            f"{num(r['final']['p95_s'])} | {r['finals_timed']}/{r['finals']} | "
+            f"{num(r['server_cpu_percent'])} | {quota} | {num(r['loadavg'][0][0])} |"
+        )
+    return rows
+
+
+def _voice_split(v: dict[str, Any]) -> list[str]:
+    """Server side (a plain subscriber's socket) against the page, per run."""
+    rows = []
+    for key, label in (("full", "full speed"), ("budget", f"Pi budget ({_pct(v['pi_budget'])})")):
+        r = v.get(key) or {}
+        sock = r.get("socket")
+        if not sock:
+            continue
+        rows.append(
+            f"| {label} | {num(sock['partial']['p50_s'])} | {num(sock['partial']['p95_s'])} | "
+            f"{num(sock['final']['p50_s'])} | {num(sock['final']['p95_s'])} | "
+            f"{num(r['partial']['p50_s'])} | {num(r['partial']['p95_s'])} | "
+            f"{num(r['final']['p50_s'])} | {num(r['final']['p95_s'])} |"
+        )
+    alone = v.get("engine_alone")
+    if alone:
+        rows.append(
+            f"| recognizer alone (audio clock) | {num(alone['partial']['p50_s'])} | "
+            f"{num(alone['partial']['p95_s'])} | {num(alone['final']['p50_s'])} | "
+            f"{num(alone['final']['p95_s'])} | | | | |"
+        )
+    if not rows:
+        return []
+    return [
+        "Where the time goes: the same caption messages stamped by a plain WebSocket subscriber",
+        "in the benchmark's process (what the server delivered, and when; stamped by the",
+        "benchmark's event loop, so on a busy machine sometimes a little late) against the",
+        "page; and",
+        "the recognizer alone: the product's streaming decoder (default settings) fed the same",
+        "100 ms frames in the benchmark's process as fast as it goes, each result stamped with",
+        "the audio clock (the end of the frame that produced it), so no CPU limit, no network,",
+        "no page: its endpointer's window, its partial cadence and its search's own lag.",
+        "",
+        "| run | subscriber: partial p50 | partial p95 | final p50 | final p95 | page: partial "
+        "p50 | partial p95 | final p50 | final p95 |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
+
+
+def voice_screen_section(v: dict[str, Any]) -> list[str]:
+    """Voice to screen: real speech to words on the kiosk, at full speed and at the Pi budget."""
+    t = v["targets"]
+    full = v["full"]
+    return [
+        "## 6. Voice to screen: a spoken word -> the kiosk shows it",
+        "",
+        "Real speech with known word timings played into the system, and the moment each word",
+        "shows on a kiosk page in a real Chromium. The speech: the "
+        f"{len(set(v['files']))} LibriVox recordings played "
+        f"{len(v['files']) // max(1, len(set(v['files'])))} time(s) "
+        f"({num(v['speech_s'])} s, 1 s of silence after each),",
+        "each word's start and end from a pocketsphinx forced alignment of the clean file",
+        "against its transcript (bench/lib/speechref.py). It goes through the audio uplink in",
+        f"{v['frame_ms']} ms frames in real time, each frame sent when its last sample has been",
+        "spoken, as a live node sends it, and stamped with `time.time()`. The server is the real",
+        "one (`create_app`, product settings, the embedded pocketsphinx engine, fsync on) in its",
+        "own process. The kiosk page runs in Debian's Chromium (Playwright, headless, as in",
+        "tests/web); a `MutationObserver` installed before the page's scripts records",
+        "`Date.now()` whenever a partial or final line's text changes (bench/lib/kioskwatch.py):",
+        "the same wall clock on one machine. bench/lib/wordtiming.py aligns the recognized",
+        "words (the finals, in order) with the reference words by edit distance, as WER is",
+        "computed; only words the recognizer got right are timed, and the table says how many.",
+        "",
+        "- **partial**: a word's first appearance on screen (in a partial, or with its final if",
+        "  no partial showed it) minus the moment its end was spoken;",
+        "- **final**: a final's appearance minus the end of its last word (where the pause",
+        "  begins), for finals whose last word was recognized right.",
+        "",
+        f"At the **Pi budget** the server and its recognizer worker run in a CPU quota of "
+        f"{_pct(v['pi_budget'])} of one core",
+        "(bench/lib/cpuquota.py; the reason for 20 % is in the Pi-budget section); Chromium",
+        f"does not (the display is another device). Latencies in seconds. {_machine(v)}",
+        "",
+        "| run | words matched | partial p50 | partial p95 | partial max | partial p50, first "
+        "half -> second half | final p50 | final p95 | finals timed | server CPU % | quota: "
+        "budget used, throttled periods | load avg |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        *_voice_rows(v),
+        "",
+        f"Targets at full speed (checked on the p95): a word on screen within "
+        f"{num(t['partial_p95_s'])} s of its end: "
+        f"**{_met(v['partial_target_met'])}** ({num(full.get('partial', {}).get('p95_s'))} s); "
+        "a final "
+        f"within {num(t['final_p95_s'])} s of the pause: **{_met(v['final_target_met'])}** "
+        f"({num(full.get('final', {}).get('p95_s'))} s). At the Pi budget: reported, no target.",
+        "",
+        *_voice_split(v),
+        "What the figures include: the node's framing (a word's end waits for the end of its",
+        "100 ms frame), the recognizer's partial cadence and its endpointer (a final needs a",
+        "stretch of silence to be sure the sentence ended), the transcript write and fsync, the",
+        "WebSocket to the page and the page's own update; not the display's refresh (the stamp",
+        "is the DOM change, up to one frame, 17 ms, before it is painted). A word's first",
+        "appearance is the first partial whose words, aligned with its final's, include it; a",
+        "word the recognizer first got wrong and corrected later counts from the correction.",
+        "",
+    ]
+
+
+def _pct(fraction: float) -> str:
+    """A share of one core as the docs write it: ``20 %``."""
+    return f"{fraction * 100:g} %"
+
+
+def _machine(part: dict[str, Any]) -> str:
+    """Which machine a part ran on (the parts of one document may come from different runs)."""
+    m = part.get("machine")
+    if not m:
+        return ""
+    return f"Measured on {m['cpu']}, {m['cores']} cores, Linux {m['kernel']}."
+
+
+def _met(flag: bool | None) -> str:
+    return "not measured" if flag is None else "met" if flag else "missed"
+
+
+def audio_budget_section(a: dict[str, Any]) -> list[str]:
+    """The audio node inside a Pi-sized CPU quota."""
+    head = [
+        "## 7. The audio node at a Pi budget",
+        "",
+        "`edge-audio run` as systemd runs it (environment file, notify socket), capturing the",
+        "monitor of a PipeWire null sink at 48 kHz stereo while LibriVox speech plays into it,",
+        "converting to 16 kHz mono and streaming to a local edge-server, with the node's process",
+        f"in a CPU quota of {_pct(a['quota'] if 'error' in a else a['quota']['fraction'])} of "
+        "one core (bench/standalone/edge_audio_cpu.py --quota; the private PipeWire and the "
+        f"server run outside it). {_machine(a)}",
+        "Dropped audio is looked for three ways: the seconds of audio the server received",
+        "(read from `/healthz` twice a second) against the wall clock, since audio the node",
+        "fails to capture in time never arrives (bench/lib/continuity.py); the node's own",
+        "`gap` reports (audio its outage buffer had to drop); and any warning it logged.",
+        "",
+    ]
+    if "error" in a:
+        return [*head, f"Not measured: {a['error']}.", ""]
+    q, c = a["quota"], a["continuity"]
+    return [
+        *head,
+        "| quota | measured s | CPU s | share of the budget | throttled periods | throttled s "
+        "| audio received s | shortfall s | most behind s | gaps reported | warnings | audio "
+        "dropped | resident MB | load avg |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        f"| {_pct(q['fraction'])} | {num(a['measured_s'])} | {num(q['cpu_s'])} | "
+        f"{100 * q['share_of_budget']:.1f} % | {q['throttled_periods']}/{q['periods']} | "
+        f"{num(q['throttled_s'])} | {num(c['received_s'])} | {num(c['shortfall_s'])} | "
+        f"{num(c['max_behind_s'])} | {num(a.get('gaps_reported'))} | "
+        f"{len(a['node_warnings'])} | {'**yes**' if a['dropped'] else 'no'} | "
+        f"{num(a['rss_mb'])} | {num(a['loadavg'][0][0])} |",
+        "",
+        f"Share of the budget = CPU seconds / ({q['fraction']:g} x wall seconds), from the",
+        "quota's own accounting (cpuacct on cgroup v1, `cpu.stat` on v2). The node needs",
+        f"{100 * q['share_of_budget']:.0f} % of a Pi core's budget here; a shortfall within "
+        "0.3 s (the server reports tenths of a second, and a frame may be in flight at either",
+        "end) counts as none.",
+        "",
+    ]
+
+
 def sections(results: dict[str, Any]) -> list[str]:
     """Every section there are results for, then the settings note."""
     out: list[str] = []
@@ -277,6 +461,8 @@ def sections(results: dict[str, Any]) -> list[str]:
         ("resources", resources_section),
         ("compare", compare_section),
         ("pi_budget", pi_budget_section),
+        ("voice_screen", voice_screen_section),
+        ("audio_budget", audio_budget_section),
     ):
         if key in results:
             out += make(results[key])

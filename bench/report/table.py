@@ -99,8 +99,68 @@ def table(results: dict[str, Any]) -> str:
         )
     if "pi_budget" in results:
         out += pi_budget_table(results["pi_budget"])
+    if "voice_screen" in results:
+        out += voice_screen_rows(results["voice_screen"])
+    if "audio_budget" in results:
+        out += audio_budget_rows(results["audio_budget"])
     return "\n".join(out)
 
 
-def _ok(flag: bool) -> str:
-    return "met" if flag else "MISSED"
+def voice_screen_rows(v: dict[str, Any]) -> list[str]:
+    """Voice to screen: partial and final latencies at full speed and at the Pi budget."""
+    out = [
+        "",
+        "Voice to screen, kiosk in Chromium, embedded engine (s after the word / utterance end)",
+        f"{'':18} {'words':>8} {'partial p50':>12} {'partial p95':>12} {'final p50':>10} "
+        f"{'final p95':>10} {'finals':>7} {'srv CPU%':>9} {'throttled':>10}",
+    ]
+    for key, label in (("full", "full speed"), ("budget", f"Pi budget {v['pi_budget'] * 100:g} %")):
+        r = v.get(key) or {}
+        if "error" in r or not r:
+            out.append(f"{label:18} not measured: {r.get('error', 'no run')}")
+            continue
+        q = r.get("quota") or {}
+        throttled = f"{q['throttled_periods']}/{q['periods']}" if q else "-"
+        out.append(
+            f"{label:18} {r['matched_words']:>3}/{r['reference_words']:<4} "
+            f"{num(r['partial']['p50_s']):>12} {num(r['partial']['p95_s']):>12} "
+            f"{num(r['final']['p50_s']):>10} {num(r['final']['p95_s']):>10} "
+            f"{r['finals_timed']:>3}/{r['finals']:<3} {num(r['server_cpu_percent']):>9} "
+            f"{throttled:>10}"
+        )
+    alone = v.get("engine_alone")
+    if alone:
+        out.append(
+            f"{'recognizer alone':18} {alone['matched_words']:>8} "
+            f"{num(alone['partial']['p50_s']):>12} {num(alone['partial']['p95_s']):>12} "
+            f"{num(alone['final']['p50_s']):>10} {num(alone['final']['p95_s']):>10}   "
+            "(audio clock: no CPU limit, network or page)"
+        )
+    t = v["targets"]
+    out.append(
+        f"targets at full speed: partial p95 <= {num(t['partial_p95_s'])} s "
+        f"{_ok(v['partial_target_met'])}, final p95 <= {num(t['final_p95_s'])} s "
+        f"{_ok(v['final_target_met'])}"
+    )
+    return out
+
+
+def audio_budget_rows(a: dict[str, Any]) -> list[str]:
+    """The audio node inside the Pi-sized quota: CPU share of the budget and dropped audio."""
+    out = ["", "edge-audio run (48 kHz stereo capture) at a Pi budget"]
+    if "error" in a:
+        return [*out, f"not measured: {a['error']}"]
+    q, c = a["quota"], a["continuity"]
+    out += [
+        f"{'quota':>6} {'budget used':>12} {'throttled':>10} {'wall s':>7} {'received s':>11} "
+        f"{'shortfall s':>12} {'behind max s':>13} {'gaps':>5} {'dropped':>8}",
+        f"{format(q['fraction'] * 100, 'g') + ' %':>6} {100 * q['share_of_budget']:>10.1f} % "
+        f"{str(q['throttled_periods']) + '/' + str(q['periods']):>10} {num(c['wall_s']):>7} "
+        f"{num(c['received_s']):>11} {num(c['shortfall_s']):>12} {num(c['max_behind_s']):>13} "
+        f"{num(a.get('gaps_reported')):>5} {'YES' if a['dropped'] else 'no':>8}",
+    ]
+    return out
+
+
+def _ok(flag: bool | None) -> str:
+    return "not measured" if flag is None else "met" if flag else "MISSED"

@@ -1,6 +1,6 @@
 """CPU used by ``edge-audio run`` capturing 48 kHz stereo and streaming 16 kHz mono.
 
-    .venv/bin/python bench/standalone/edge_audio_cpu.py [--seconds 20]
+    .venv/bin/python bench/standalone/edge_audio_cpu.py [--seconds 20] [--quota 0.2]
 
 Starts a private PipeWire (as the test suite does: tests/helpers/pipewire_session.py), a null sink
 whose monitor is captured (48 kHz, 2 channels) while LibriVox speech plays into it with
@@ -8,8 +8,14 @@ whose monitor is captured (48 kHz, 2 channels) while LibriVox speech plays into 
 a child process configured by an environment file, exactly as systemd would run it. Once audio
 flows (``READY=1`` on a notify socket) the child's CPU time is read from ``/proc/<pid>/stat``
 (user + system, all threads) over ``--seconds`` of streaming, as a percentage of one core.
-Its resident memory (``VmRSS``, and the peak ``VmHWM``) is read at the end. Results are
-printed and written to ``bench/results/edge_audio_cpu.json``. Target: below 2 %.
+Its resident memory (``VmRSS``, and the peak ``VmHWM``) is read at the end. Meanwhile the
+server's count of audio seconds received is read twice a second (``/healthz``): audio the node
+failed to capture never arrives, so received audio falling behind the wall clock is audio
+dropped (:mod:`bench.lib.continuity`). With ``--quota`` the node runs in a cgroup CPU quota of
+that share of one core (:class:`bench.lib.cpuquota.CpuQuota`, as on one Raspberry Pi core;
+PipeWire and the server stay outside it) and the quota's CPU use and throttling are read too.
+Results are printed and written to ``bench/results/edge_audio_cpu.json``. Target: below 2 %
+(unlimited).
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bench.lib.continuity import continuity  # noqa: E402
+from bench.lib.cpuquota import CpuQuota, budget_use  # noqa: E402
 from tests.helpers.pipewire_session import (  # noqa: E402
     PipeWireSession,
     free_port,
@@ -43,6 +51,8 @@ from tests.helpers.pipewire_session import (  # noqa: E402
 RESULTS = ROOT / "bench" / "results" / "edge_audio_cpu.json"
 TARGET_PERCENT = 2.0
 SINK = "edge_bench_feed"
+READING_S = 0.5
+"""How often the server's received-audio count is read."""
 
 
 def librivox() -> list[Path]:
@@ -99,7 +109,15 @@ def healthz(port: int) -> dict[str, Any]:
         return data
 
 
-def run(seconds: float) -> dict[str, Any]:
+def run(seconds: float, quota: float | None = None) -> dict[str, Any]:
+    """Measure ``edge-audio run`` over ``seconds`` of streaming (under ``quota`` of one core
+    when given); the figures as a dict."""
+    with contextlib.ExitStack() as stack:
+        group = None if quota is None else stack.enter_context(CpuQuota(quota, "edge-bench-audio"))
+        return _run(seconds, group)
+
+
+def _run(seconds: float, group: CpuQuota | None) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="edge-audio-bench-"))
     pw = PipeWireSession().start()
     procs: list[subprocess.Popen[bytes]] = []
@@ -107,7 +125,10 @@ def run(seconds: float) -> dict[str, Any]:
     try:
         pw.null_sink(SINK, "Browser playing a remote talk", channels=2)
         speech = tmp / "speech.wav"
-        talk_s = write_speech(speech, librivox(), pause_s=0.3)
+        files = librivox()
+        # Long enough to play throughout (the talk repeated), so the node hears speech all along.
+        repeat = max(1, int((seconds + 30) // 25) + 1)
+        talk_s = write_speech(speech, files * repeat, pause_s=0.3)
         port = free_port()
         server = subprocess.Popen(
             [str(ROOT / ".venv" / "bin" / "edge-server"), "serve", "--port", str(port),
@@ -123,28 +144,35 @@ def run(seconds: float) -> dict[str, Any]:
         )
         notify_path = str(tmp / "notify")
         notify.bind(notify_path)
-        notify.settimeout(30)
+        notify.settimeout(90)
+        node_log = (tmp / "edge-audio.log").open("wb")
         node = subprocess.Popen(
             [str(ROOT / ".venv" / "bin" / "edge-audio"), "run", "--env-file", str(env_file),
              "--log-level", "WARNING"],
-            env={**pw.env, "NOTIFY_SOCKET": notify_path},
+            env={**pw.env, "NOTIFY_SOCKET": notify_path}, stderr=node_log,
         )  # fmt: skip
+        node_log.close()
         procs.append(node)
+        if group is not None:
+            group.add(node.pid)
         while b"READY=1" not in notify.recv(4096):
             pass
         threading.Thread(target=_drain, args=(notify,), daemon=True).start()  # as systemd reads
         player = pw.play(SINK, speech)
         time.sleep(2.0)  # warm-up: speech flowing, recognizer busy
         wall0, cpu0, threads0 = time.monotonic(), cpu_seconds(node.pid), thread_cpu(node.pid)
-        audio0 = healthz(port)["rooms"]["bench"]["source"]["audio_seconds"]
-        time.sleep(seconds)
+        quota0 = group.stats() if group else None
+        readings = [(wall0, _received(port))]
+        while (now := time.monotonic()) < wall0 + seconds:
+            time.sleep(min(READING_S, wall0 + seconds - now))
+            readings.append((time.monotonic(), _received(port)))
         wall1, cpu1, threads1 = time.monotonic(), cpu_seconds(node.pid), thread_cpu(node.pid)
+        quota1 = group.stats() if group else None
         per_thread = {
             name: round(100.0 * (used - threads0.get(name, 0.0)) / (wall1 - wall0), 2)
             for name, used in threads1.items()
         }
         room = healthz(port)["rooms"]["bench"]
-        audio1 = room["source"]["audio_seconds"]
         elapsed = wall1 - wall0
         user, system = cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
         percent = 100.0 * (user + system) / elapsed
@@ -157,7 +185,10 @@ def run(seconds: float) -> dict[str, Any]:
             "cpu_s": round(user + system, 3),
             "user_percent": round(100.0 * user / elapsed, 2),
             "system_percent": round(100.0 * system / elapsed, 2),
-            "audio_streamed_s": round(audio1 - audio0, 1),
+            "audio_streamed_s": round(readings[-1][1] - readings[0][1], 1),
+            "continuity": continuity(readings),
+            "gaps_reported": room["source"].get("gaps"),
+            "dropped_s_reported": room["source"].get("dropped_s"),
             "rss_mb": round(_status_mb(node.pid, "VmRSS"), 1),
             "peak_rss_mb": round(_status_mb(node.pid, "VmHWM"), 1),
             "percent_by_thread": dict(sorted(per_thread.items(), key=lambda kv: -kv[1])),
@@ -167,9 +198,12 @@ def run(seconds: float) -> dict[str, Any]:
             "machine": f"{platform.machine()}, {os.cpu_count()} cores",
             "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
+        if group is not None and quota0 is not None and quota1 is not None:
+            result["quota"] = budget_use(quota0, quota1, group.fraction, elapsed)
         player.terminate()
         node.send_signal(signal.SIGTERM)
         result["exit_code"] = node.wait(30)
+        result["node_warnings"] = (tmp / "edge-audio.log").read_text(errors="replace").splitlines()
         return result
     finally:
         for proc in reversed(procs):
@@ -185,6 +219,12 @@ def _drain(sock: socket.socket) -> None:
             pass
 
 
+def _received(port: int) -> float:
+    """Seconds of audio the server has received from the node's current connection."""
+    source = healthz(port)["rooms"]["bench"]["source"]
+    return float(source["audio_seconds"]) if source else 0.0
+
+
 def _answers(port: int) -> bool:
     try:
         healthz(port)
@@ -196,8 +236,11 @@ def _answers(port: int) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="measured period")
+    parser.add_argument(
+        "--quota", type=float, default=None, help="CPU quota, share of one core (needs root)"
+    )
     args = parser.parse_args()
-    result = run(args.seconds)
+    result = run(args.seconds, args.quota)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     verdict = "below" if result["ok"] else "ABOVE"
