@@ -178,7 +178,7 @@ def _why(results: dict[str, Any]) -> list[str]:
             f"network, no page), it shows words p50 {num(alone['p50_s'])} s and p95 "
             f"{num(alone['p95_s'])} s after they end,",
             "about what the kiosk shows; the server, WebSocket and page add a few milliseconds",
-            "(section 5). Its endpointer hands speech to the decoder one window late",
+            "(section 6). Its endpointer hands speech to the decoder one window late",
             "(`vad_window_s` = 0.3 s), a partial is taken every 0.3 s of audio",
             "(`partial_interval_s`), and the search needs the next phones before it commits to a",
             "word. Tried with the same code when this benchmark was written (engine alone, the",

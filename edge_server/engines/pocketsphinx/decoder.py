@@ -3,10 +3,17 @@
 :class:`StreamingDecoder` turns arbitrary chunks of 16 kHz s16le audio into partial and final
 results. It runs inside the worker process (pocketsphinx holds the GIL while it decodes, so it
 never runs in the server's process). No I/O here: chunks in, event dicts out.
+
+pocketsphinx's endpointer hands speech out one window late (it needs the window to decide).
+Only its decisions are used: once it says speech began, the decoder gets the frames it held
+since then, and from there each frame as it arrives, so partials show words about 0.27 s
+sooner. When it says speech ended, the decoder has also seen the window of silence after the
+end, which it needs to settle the last word anyway.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 from pocketsphinx import Decoder, Endpointer
@@ -39,6 +46,11 @@ class StreamingDecoder:
         self._utt_audio_s = 0.0
         self._last_partial_at = 0.0
         self._last_partial_text = ""
+        self._frame_index = 0
+        self._fed_upto = 0
+        """Frames before this index went to the decoder already."""
+        self._recent: deque[tuple[int, bytes]] = deque()
+        """Frames not yet decoded, at most a window of them: where an utterance begins."""
 
     def _decoder_for(self, step: int) -> Decoder:
         decoder = self._decoders.get(step)
@@ -64,6 +76,14 @@ class StreamingDecoder:
             del self._decoders[step]  # at most two in memory: the accurate one and this one
         return [{"t": "step", "step": self.step, "name": self.ladder[self.step].name}]
 
+    @property
+    def _frame_s(self) -> float:
+        return float(self._endpointer.frame_length)
+
+    @property
+    def _window_frames(self) -> int:
+        return round(self.options.vad_window_s / self._frame_s) + 1
+
     def _new_endpointer(self) -> Endpointer:
         return Endpointer(window=self.options.vad_window_s, ratio=self.options.vad_ratio)
 
@@ -81,6 +101,9 @@ class StreamingDecoder:
         self._in_utterance = False
         self._decoded_s = 0.0
         self._progress_at = 0.0
+        self._frame_index = 0
+        self._fed_upto = 0
+        self._recent.clear()
 
     def process(self, pcm: bytes) -> list[dict[str, Any]]:
         """Feed audio; return the partial and final events it produced."""
@@ -108,9 +131,10 @@ class StreamingDecoder:
         self._pending = b""
         was_in_speech = self._endpointer.in_speech
         speech = self._endpointer.end_stream(tail)
-        if speech is not None:
-            if not self._in_utterance:
-                self._begin(self._endpointer.speech_start)
+        if self._in_utterance:
+            self._feed(tail)  # what the endpointer still held went to the decoder already
+        elif speech is not None:
+            self._begin(self._endpointer.speech_start)
             self._feed(speech)
         if self._in_utterance:
             end = self._endpointer.speech_end if was_in_speech else self._utt_end()
@@ -135,13 +159,22 @@ class StreamingDecoder:
         self._utt_audio_s += len(speech) / 32000.0
 
     def _process_frame(self, frame: bytes) -> list[dict[str, Any]]:
+        index = self._frame_index
+        self._frame_index += 1
+        self._recent.append((index, frame))
+        if len(self._recent) > self._window_frames:
+            self._recent.popleft()
         was_in_speech = self._endpointer.in_speech
-        speech = self._endpointer.process(frame)
-        if speech is None:
+        if self._endpointer.process(frame) is None:
             return []
         if not self._in_utterance:
             self._begin(self._endpointer.speech_start)
-        self._feed(speech)
+            first = max(self._fed_upto, round(self._endpointer.speech_start / self._frame_s))
+            held = b"".join(f for i, f in self._recent if i >= first)
+        else:
+            held = b"".join(f for i, f in self._recent if i >= self._fed_upto)
+        self._fed_upto = index + 1
+        self._feed(held)
         if was_in_speech and not self._endpointer.in_speech:
             return self._finalize(self._endpointer.speech_end)
         if self._utt_audio_s >= self.options.max_utterance_s:
