@@ -37,7 +37,7 @@ def build_settings(args: argparse.Namespace) -> ServerSettings:
         "state_dir": Path(args.state),
         "fsync": args.fsync,
         "default_room": RoomSettings(**room),
-        "offline_search": args.offline_search,
+        "offline_search": getattr(args, "offline_search", "adaptive"),
     }
     if args.subscriber_queue:
         values["subscriber_queue"] = args.subscriber_queue
