@@ -105,3 +105,19 @@ def growth(minutes: list[dict[str, Any]]) -> float | None:
     if len(full) < 2:
         return None
     return round(float(full[-1]["p95_s"]) - float(full[0]["p95_s"]), 3)
+
+
+def trend(samples: list[tuple[float, float]]) -> float | None:
+    """How much latency grows over the talk: the least-squares slope of (talk time s, latency s)
+    samples times the talk's length, in seconds (positive: falling behind). Steadier than
+    comparing two minutes of nine finals each."""
+    if len(samples) < 3:
+        return None
+    times = [t for t, _ in samples]
+    mean_t = statistics.fmean(times)
+    mean_v = statistics.fmean(v for _, v in samples)
+    spread = sum((t - mean_t) ** 2 for t in times)
+    if spread == 0:
+        return None
+    slope = sum((t - mean_t) * (v - mean_v) for t, v in samples) / spread
+    return round(slope * (max(times) - min(times)), 3)

@@ -38,7 +38,7 @@ from bench.lib import cpuquota
 from bench.lib.loadgen import HOST, AudioSource, paced
 from bench.lib.procstat import loadavg
 from bench.lib.spawn import run_json, server_process
-from bench.lib.talk import build_talk, growth, latency_summary, per_minute, talk_wer
+from bench.lib.talk import build_talk, growth, latency_summary, per_minute, talk_wer, trend
 from bench.lib.wsraw import TEXT, connect
 from bench.procs.searchsweep import corpus
 
@@ -154,6 +154,7 @@ async def run_talk(
         "latency": latency_summary([v for _, v in latencies]),
         "per_minute": minutes,
         "growth_s": growth(minutes),
+        "trend_s": trend(latencies),
         "wer": round(talk_wer(segments, finals), 3),
         "words": sum(len(s.reference.split()) for s in segments),
         "steps": dict(steps),
