@@ -254,7 +254,7 @@ def _coerce(name: str, value: Any, kind: type) -> Any:
         return tuple(i.strip() for i in items if i.strip())
     try:
         return kind(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
         raise SettingsError(f"{name} must be {kind.__name__}, not {value!r}") from None
 
 

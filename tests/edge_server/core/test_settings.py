@@ -66,6 +66,8 @@ targets = ["en", "de"]
         ("", {"EDGE_SERVER_FSYNC": "maybe"}, "fsync must be true or false"),
         ("", {"EDGE_SERVER_PORT": "eighty"}, "port must be int"),
         ("port = ", {}, "cannot read config file"),
+        ("port = inf", {}, "port must be int, not inf"),  # found by the fuzz suite
+        ("offline_search = 'turbo'", {}, "offline_search 'turbo' is not one of"),
     ],
 )
 def test_errors_name_the_setting(
