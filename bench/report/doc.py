@@ -17,7 +17,15 @@ def _quiet(load: float | None) -> str:
 
 def _head(results: dict[str, Any]) -> list[str]:
     m = results["machine"]
-    known = ("pipeline", "listeners", "resources", "compare", "voice_screen", "audio_budget")
+    known = (
+        "pipeline",
+        "listeners",
+        "resources",
+        "compare",
+        "pi_budget",
+        "voice_screen",
+        "audio_budget",
+    )
     parts = [k for k in known if k in results]
     rows = []
     for k in parts:
@@ -36,8 +44,8 @@ def _head(results: dict[str, Any]) -> list[str]:
         "## Reproduce",
         "",
         "```sh",
-        "make bench                          # setup-dev + speech data, then every part (~15 min)",
-        "make bench BENCH_ARGS=--quick       # short runs (~3 min)",
+        "make bench                          # setup-dev + speech data, then every part (~35 min)",
+        "make bench BENCH_ARGS=--quick       # short runs (~10 min)",
         ".venv/bin/python -m bench --only pipeline compare   # some parts; others kept",
         "```",
         "",

@@ -146,7 +146,7 @@ def pi_budget_section(p: dict[str, Any]) -> list[str]:
         out.append(f"| {index + 1} | " + " | ".join(cells) + " |")
     out += [
         "",
-        "The search profiles (`edge_server/engines/pocketsphinx/search.py`), each over four "
+        "The search profiles (`edge_server/engines/pocketsphinx/search.py`), each over repeated "
         "passes of the LibriVox set with one decoder, as a worker keeps it (CPU on one core "
         "here, making the decoder not counted; the worst 100 ms chunk shows the burst at an "
         "utterance's end):",
