@@ -1,0 +1,7 @@
+"""``python -m offline_bundle``."""
+
+import sys
+
+from offline_bundle.cli import main
+
+sys.exit(main())
