@@ -151,10 +151,18 @@ class RootFs:
     downloads survive between runs while every run keeps its own apt lock.
     """
 
-    def __init__(self, path: Path, tarball: Path, caches: dict[str, Path]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        tarball: Path,
+        caches: dict[str, Path],
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.path = path
         self.tarball = tarball
         self.caches = caches
+        self.env = env or {}
+        """More environment for :meth:`run` (``QEMU_CPU`` for an emulated root)."""
         self.mounted: list[Path] = []
 
     def prepare(self) -> None:
@@ -198,6 +206,7 @@ class RootFs:
             "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
             "LANG": "C.UTF-8",
             "HOME": "/root",
+            **self.env,
         }
         return subprocess.run(
             ["chroot", *spec, str(self.path), *argv],
