@@ -186,6 +186,15 @@ def arm64(
     if mirror is None:
         pytest.fail("no Debian mirror in /etc/apt/sources.list{,.d}: set EDGE_APPLIANCE_MIRROR")
     (CACHE / "report.txt").unlink(missing_ok=True)
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in QEMU_ENV.items():  # debootstrap's second stage, ansible's chroots
+            patch.setenv(name, value)
+        yield from _converged(pytestconfig, tmp_path_factory, mirror)
+
+
+def _converged(
+    pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory, mirror: str
+) -> Iterator[Arm64Rooms]:
     notes: list[str] = []
     seconds: dict[str, float] = {}
     started = time.monotonic()
@@ -205,9 +214,7 @@ def arm64(
     audio = RootFs((work / "audio").resolve(), tarball, {}, QEMU_ENV)
     display = RootFs((work / "display").resolve(), tarball, {}, QEMU_ENV)
     keep = os.environ.get("EDGE_APPLIANCE_KEEP") == "1"
-    with prepared_roots([audio, display], keep=keep), pytest.MonkeyPatch.context() as patch:
-        for name, value in QEMU_ENV.items():  # ansible-playbook passes it to the chroots
-            patch.setenv(name, value)
+    with prepared_roots([audio, display], keep=keep):
         for root in (audio, display):
             _make_offline(root)
         inventory = _inventory(work / "inventory", audio.path, display.path)
