@@ -253,7 +253,11 @@ def _converged(
             lines.append(f"arm64: {run.name} run {run.seconds} s (exit {run.returncode}): {recap}")
         lines.append(f"arm64: nodes {'audio + display' if FULL else 'audio only'}; roots in {work}")
         report(pytestconfig, "\n".join(lines))
-        yield result
+        try:
+            yield result
+        finally:  # 1.2 GB of archives: not for pytest's three kept temporary folders
+            for archive in (incomplete, wrong_arch, bundle):
+                archive.unlink(missing_ok=True)
 
 
 def _hosts() -> set[str]:
