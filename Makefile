@@ -51,7 +51,7 @@ BUNDLE_ARCH ?= arm64
 BUNDLE_SUITE ?= trixie
 BUNDLE_PYTHONS ?= 3.13 3.11
 bundle: setup-dev
-	$(BIN)/python -m offline_bundle build --out dist --arch $(BUNDLE_ARCH) \
+	$(BIN)/python -m scripts.offline_bundle build --out dist --arch $(BUNDLE_ARCH) \
 		--suite $(BUNDLE_SUITE) $(foreach p,$(BUNDLE_PYTHONS),--python $(p)) --work .cache/bundle
 
 test-arm64: setup-dev speech-data

@@ -4,7 +4,7 @@ offline bundle with its network unusable, and speech recognized there.
 ``arm64`` tests (root, debootstrap and qemu-user-static's binfmt handler needed; skipped, saying
 so, without them):
 
-- the bundle is built as ``make bundle`` builds it (``python -m offline_bundle build``);
+- the bundle is built as ``make bundle`` builds it (``python -m scripts.offline_bundle build``);
 - a fresh arm64 root (the base is a cached tarball under ``.cache/arm64/``) gets a network that
   cannot work: no resolver, apt sources pointing at nothing, pip's index at a closed port, and
   every Ansible command run in a network namespace of its own (``unshare --net chroot``);
@@ -43,8 +43,8 @@ from pathlib import Path
 import jiwer
 import pytest
 
-from offline_bundle.build import BuildOptions, build
-from offline_bundle.manifest import MANIFEST, parse_manifest
+from scripts.offline_bundle.build import BuildOptions, build
+from scripts.offline_bundle.manifest import MANIFEST, parse_manifest
 from tests.appliance.rootfs import RootFs, base_tarball, host_debian_mirror, prepared_roots
 from tests.appliance.test_appliance import (
     AUDIO_HOST,

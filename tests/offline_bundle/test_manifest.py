@@ -1,5 +1,5 @@
-"""The offline bundle's decisions (offline_bundle.manifest) and its preflight command, on small
-bundles made here: tables of inputs and the problems expected, no network."""
+"""The offline bundle's decisions (scripts.offline_bundle.manifest) and its preflight command,
+on small bundles made here: tables of inputs and the problems expected, no network."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from offline_bundle.build import role_packages
-from offline_bundle.cli import main
-from offline_bundle.manifest import (
+from scripts.offline_bundle.build import role_packages
+from scripts.offline_bundle.cli import main
+from scripts.offline_bundle.manifest import (
     Manifest,
     ManifestError,
     Requirement,

@@ -2,5 +2,5 @@
 
 ``manifest`` decides (pure: is this bundle right for that Pi, which wheel is missing);
 ``build`` makes a bundle on the tech lead's machine (``make bundle``); ``cli`` is the command
-line the Makefile and the playbook's preflight call (``python -m offline_bundle``).
+line the Makefile and the playbook's preflight call (``python -m scripts.offline_bundle``).
 """

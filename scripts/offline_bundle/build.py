@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from offline_bundle.manifest import (
+from scripts.offline_bundle.manifest import (
     DEBIAN_ARCH,
     DEBS,
     MANIFEST,

@@ -1,4 +1,5 @@
-"""``python -m offline_bundle``: ``build`` (make bundle) and ``check`` (the playbook's preflight).
+"""``python -m scripts.offline_bundle``: ``build`` (make bundle) and ``check`` (the playbook's
+preflight).
 
 ``check`` prints one JSON object: ``problems`` (empty when the bundle fits the node), ``id``
 (names the bundle's contents), and, with ``--extract``, where the project's wheel and
@@ -14,12 +15,12 @@ import json
 import logging
 from pathlib import Path
 
-from offline_bundle.build import BuildOptions, build, extract_members, open_bundle
-from offline_bundle.manifest import REQUIREMENTS, ManifestError, Target, check_bundle
+from scripts.offline_bundle.build import BuildOptions, build, extract_members, open_bundle
+from scripts.offline_bundle.manifest import REQUIREMENTS, ManifestError, Target, check_bundle
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m offline_bundle", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m scripts.offline_bundle", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     make = commands.add_parser("build", help="build a bundle (needs the internet here)")
     make.add_argument("--out", type=Path, default=Path("dist"), help="output folder (dist)")

@@ -1,7 +1,0 @@
-"""``python -m offline_bundle``."""
-
-import sys
-
-from offline_bundle.cli import main
-
-sys.exit(main())
