@@ -2,12 +2,15 @@
 #   make demo   set up (Debian packages, .venv) and run the offline demo
 #   make test   set up (plus test tools) and run lint, type checks and the whole test suite
 #   make test-py311  the suite on Python 3.11 (Raspberry Pi OS Bookworm), if present (part of test)
+#   make bundle  the offline install bundle for the Pis (dist/edge-captions-bundle-*.tar)
+#   make test-arm64  the full arm64 converge under qemu (audio and display nodes, offline)
 
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
 .PHONY: setup setup-dev speech-data demo serve lint typecheck pytest test test-py311 clean
+.PHONY: bundle test-arm64
 
 setup:
 	scripts/setup-system.sh run
@@ -41,6 +44,18 @@ test: setup-dev speech-data lint typecheck pytest test-py311
 
 test-py311: setup-dev speech-data
 	scripts/test-py311.sh
+
+# make bundle [BUNDLE_ARCH=arm64] [BUNDLE_SUITE=trixie] [BUNDLE_PYTHONS="3.13 3.11"]: everything
+# a Pi would otherwise download, in one archive (docs/deploy.md, "no internet at the venue").
+BUNDLE_ARCH ?= arm64
+BUNDLE_SUITE ?= trixie
+BUNDLE_PYTHONS ?= 3.13 3.11
+bundle: setup-dev
+	$(BIN)/python -m scripts.offline_bundle build --out dist --arch $(BUNDLE_ARCH) \
+		--suite $(BUNDLE_SUITE) $(foreach p,$(BUNDLE_PYTHONS),--python $(p)) --work .cache/bundle
+
+test-arm64: setup-dev speech-data
+	EDGE_ARM64_FULL=1 scripts/test-arm64.sh
 
 clean:
 	rm -rf $(VENV) .venv-py311 .cache .mypy_cache .ruff_cache .pytest_cache demo-state

@@ -15,6 +15,8 @@ if [ "$mode" = test ]; then
     packages="$packages sysbench"
     # The appliance's converge test: a Debian 13 root made by debootstrap, systemd-analyze
     packages="$packages debootstrap systemd"
+    # The arm64 converge: an arm64 root entered through qemu-user-static's binfmt handler
+    packages="$packages qemu-user-static binfmt-support"
 fi
 missing=""
 for pkg in $packages; do

@@ -71,17 +71,29 @@ def host_debian_mirror() -> str | None:
     return debian_mirror_from_sources(texts)
 
 
-def base_tarball(cache: Path, mirror: str, log: list[str]) -> Path:
-    """The pristine root's tarball, made now (debootstrap) unless a recent one is cached."""
+def base_tarball(
+    cache: Path, mirror: str, log: list[str], arch: str | None = None, include: str = "python3"
+) -> Path:
+    """The pristine root's tarball, made now (debootstrap) unless a recent one is cached.
+
+    ``arch`` (a Debian architecture, e.g. ``arm64``) makes a foreign root, entered through
+    qemu-user-static's binfmt handler; None is this machine's. The cache is keyed by the
+    architecture and the ``include`` package list (its name) and by age (``BASE_MAX_AGE_S``).
+    """
     cache.mkdir(parents=True, exist_ok=True)
-    tarball = cache / f"debian-{SUITE}-minbase.tar"
-    meta_file = cache / f"debian-{SUITE}-minbase.json"
+    stem = f"debian-{SUITE}-{arch}-minbase" if arch else f"debian-{SUITE}-minbase"
+    tarball = cache / f"{stem}.tar"
+    meta_file = cache / f"{stem}.json"
+    key = {"mirror": mirror, "include": include}
     with open(cache / "lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         with contextlib.suppress(OSError, ValueError):
             meta = json.loads(meta_file.read_text())
             fresh = time.time() - float(meta["made"]) < BASE_MAX_AGE_S
-            if tarball.exists() and meta["mirror"] == mirror and fresh:
+            same = all(
+                meta.get(k, "python3" if k == "include" else None) == v for k, v in key.items()
+            )
+            if tarball.exists() and same and fresh:
                 log.append(
                     f"base root: cached {tarball.name} (debootstrap took {meta['seconds']} s)"
                 )
@@ -89,11 +101,10 @@ def base_tarball(cache: Path, mirror: str, log: list[str]) -> Path:
         work = cache / "debootstrap.tmp"
         shutil.rmtree(work, ignore_errors=True)
         started = time.monotonic()
+        foreign = [f"--arch={arch}"] if arch else []
+        argv = ["debootstrap", *foreign, "--variant=minbase", f"--include={include}", SUITE]
         done = subprocess.run(
-            ["debootstrap", "--variant=minbase", "--include=python3", SUITE, str(work), mirror],
-            capture_output=True,
-            text=True,
-            check=False,
+            [*argv, str(work), mirror], capture_output=True, text=True, check=False
         )
         if done.returncode != 0:
             raise RuntimeError(f"debootstrap failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
@@ -102,10 +113,8 @@ def base_tarball(cache: Path, mirror: str, log: list[str]) -> Path:
         subprocess.run(["tar", "-C", str(work), "-cf", str(partial), "."], check=True)
         partial.replace(tarball)
         shutil.rmtree(work)
-        meta_file.write_text(
-            json.dumps({"mirror": mirror, "made": time.time(), "seconds": seconds})
-        )
-        log.append(f"base root: debootstrap {SUITE} from {mirror} in {seconds} s")
+        meta_file.write_text(json.dumps({**key, "made": time.time(), "seconds": seconds}))
+        log.append(f"base root: debootstrap {SUITE} {arch or ''} from {mirror} in {seconds} s")
         return tarball
 
 
@@ -142,10 +151,18 @@ class RootFs:
     downloads survive between runs while every run keeps its own apt lock.
     """
 
-    def __init__(self, path: Path, tarball: Path, caches: dict[str, Path]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        tarball: Path,
+        caches: dict[str, Path],
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.path = path
         self.tarball = tarball
         self.caches = caches
+        self.env = env or {}
+        """More environment for :meth:`run` (``QEMU_CPU`` for an emulated root)."""
         self.mounted: list[Path] = []
 
     def prepare(self) -> None:
@@ -189,6 +206,7 @@ class RootFs:
             "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
             "LANG": "C.UTF-8",
             "HOME": "/root",
+            **self.env,
         }
         return subprocess.run(
             ["chroot", *spec, str(self.path), *argv],

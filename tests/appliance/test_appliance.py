@@ -394,6 +394,8 @@ class Run:
     seconds: float
     recap: dict[str, HostRecap]
     log: Path
+    returncode: int = 0
+    output: str = ""
 
 
 @dataclass
@@ -438,7 +440,11 @@ def _inventory(folder: Path, audio: Path, display: Path) -> Path:
     return folder
 
 
-def _playbook(name: str, inventory: Path, logs: Path, *extra: str) -> Run:
+def _playbook(
+    name: str, inventory: Path, logs: Path, *extra: str, expect_success: bool = True
+) -> Run:
+    """Run site.yml on ``inventory``; a failure fails the test unless ``expect_success`` is
+    false (the run, its exit status and output are returned either way)."""
     log = logs / f"{name}.log"
     argv = [
         str(VENV_BIN / "ansible-playbook"),
@@ -465,8 +471,9 @@ def _playbook(name: str, inventory: Path, logs: Path, *extra: str) -> Run:
             check=False,
         )
     output = log.read_text()
-    run = Run(name, round(time.monotonic() - started, 1), parse_recap(output), log)
-    if done.returncode != 0:
+    seconds = round(time.monotonic() - started, 1)
+    run = Run(name, seconds, parse_recap(output), log, done.returncode, output)
+    if done.returncode != 0 and expect_success:
         tail = output[-6000:]
         pytest.fail(f"ansible-playbook ({name}) failed, exit {done.returncode}, {log}:\n{tail}")
     return run
