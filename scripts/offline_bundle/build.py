@@ -39,7 +39,7 @@ from scripts.offline_bundle.manifest import (
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 # manylinux glibc levels every supported release has (Bookworm's glibc is 2.36).
 MANYLINUX = [f"manylinux_2_{minor}" for minor in range(17, 37)] + ["manylinux2014"]
