@@ -130,6 +130,19 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[index]
 
 
+def summary_s(values: list[float]) -> dict[str, Any]:
+    """count, p50, p95 and max of latencies in seconds (3 decimals; None when empty)."""
+    if not values:
+        return {"count": 0, "p50_s": None, "p95_s": None, "max_s": None}
+    data = list(values)
+    return {
+        "count": len(data),
+        "p50_s": round(percentile(data, 0.50), 3),
+        "p95_s": round(percentile(data, 0.95), 3),
+        "max_s": round(max(data), 3),
+    }
+
+
 def summary_ms(values: list[float]) -> dict[str, Any]:
     """p50/p99/max/mean (ms, 3 decimals) and count of latencies given in seconds."""
     if not values:

@@ -8,11 +8,11 @@ measured over the whole talk; latencies are grouped by the minute of the talk th
 
 from __future__ import annotations
 
-import math
 import statistics
 from dataclasses import dataclass
 from typing import Any
 
+from bench.lib.procstat import summary_s
 from bench.lib.wer import wer
 
 BYTES_PER_S = 32000
@@ -67,26 +67,6 @@ def talk_wer(segments: list[Segment], finals: list[tuple[float, float, str]]) ->
     return wer([s.reference for s in segments], attribute(segments, finals))
 
 
-def percentile(values: list[float], q: float) -> float:
-    """The ``q`` quantile (0-1) by the nearest-rank method."""
-    if not values:
-        raise ValueError("no values")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
-
-
-def latency_summary(values: list[float]) -> dict[str, Any]:
-    """p50, p95, max and count of latencies in seconds (None figures when empty)."""
-    if not values:
-        return {"count": 0, "p50_s": None, "p95_s": None, "max_s": None}
-    return {
-        "count": len(values),
-        "p50_s": round(statistics.median(values), 3),
-        "p95_s": round(percentile(values, 0.95), 3),
-        "max_s": round(max(values), 3),
-    }
-
-
 def per_minute(samples: list[tuple[float, float]]) -> list[dict[str, Any]]:
     """(talk time s, latency s) samples summarized per minute of the talk."""
     if not samples:
@@ -95,7 +75,7 @@ def per_minute(samples: list[tuple[float, float]]) -> list[dict[str, Any]]:
     out = []
     for minute in range(minutes):
         values = [v for t, v in samples if minute * 60 <= t < (minute + 1) * 60]
-        out.append({"minute": minute + 1, **latency_summary(values)})
+        out.append({"minute": minute + 1, **summary_s(values)})
     return out
 
 

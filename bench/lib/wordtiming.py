@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.lib.procstat import percentile
 from bench.lib.wer import SPELLINGS
 
 FILLERS = re.compile(r"^(<.*>|\[.*\]|\+\+.*\+\+)$")
@@ -205,17 +204,4 @@ def latencies(
         "partial": partial,
         "final": final,
         "word_final": word_final,
-    }
-
-
-def summary_s(values: Sequence[float]) -> dict[str, Any]:
-    """count, p50, p95 and max of latencies in seconds (3 decimals; None when empty)."""
-    if not values:
-        return {"count": 0, "p50_s": None, "p95_s": None, "max_s": None}
-    data = list(values)
-    return {
-        "count": len(data),
-        "p50_s": round(percentile(data, 0.50), 3),
-        "p95_s": round(percentile(data, 0.95), 3),
-        "max_s": round(max(data), 3),
     }

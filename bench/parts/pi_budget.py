@@ -36,9 +36,9 @@ import aiohttp
 
 from bench.lib import cpuquota
 from bench.lib.loadgen import HOST, AudioSource, paced
-from bench.lib.procstat import loadavg
+from bench.lib.procstat import loadavg, summary_s
 from bench.lib.spawn import run_json, server_process
-from bench.lib.talk import build_talk, growth, latency_summary, per_minute, talk_wer, trend
+from bench.lib.talk import build_talk, growth, per_minute, talk_wer, trend
 from bench.lib.wsraw import TEXT, connect
 from bench.procs.searchsweep import corpus
 
@@ -132,7 +132,7 @@ async def run_talk(
 
                     await paced(count, FRAME_S, started + block * FRAME_S, step)
                     recent = [v for t, v in latencies if t >= block * FRAME_S]
-                    p95 = latency_summary(recent)["p95_s"]
+                    p95 = summary_s(recent)["p95_s"]
                     log(
                         f"  {search}: {(block + count) * FRAME_S / 60:.0f} min sent, "
                         f"{len(finals)} finals, p95 this minute {p95} s"
@@ -151,7 +151,7 @@ async def run_talk(
         "quota": quota,
         "talk_s": round(wall, 1),
         "finals": len(finals),
-        "latency": latency_summary([v for _, v in latencies]),
+        "latency": summary_s([v for _, v in latencies]),
         "per_minute": minutes,
         "growth_s": growth(minutes),
         "trend_s": trend(latencies),

@@ -30,9 +30,9 @@ from bench.lib import speechref
 from bench.lib.cpuquota import CpuQuota, budget_use, problem
 from bench.lib.kioskwatch import kiosk
 from bench.lib.loadgen import HOST, AudioSource
-from bench.lib.procstat import CpuWindow, descendants, loadavg
+from bench.lib.procstat import CpuWindow, descendants, loadavg, summary_s
 from bench.lib.spawn import server_process
-from bench.lib.wordtiming import RefWord, Shown, latencies, summary_s
+from bench.lib.wordtiming import RefWord, Shown, latencies
 from bench.lib.wsraw import BINARY, TEXT, OnMessage, connect
 from bench.parts import pi_budget
 from edge_audio.pcm.framing import DEFAULT_FRAME_MS

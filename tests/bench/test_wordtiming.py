@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from bench.lib.procstat import summary_s
 from bench.lib.wordtiming import (
     RefWord,
     Shown,
@@ -13,7 +14,6 @@ from bench.lib.wordtiming import (
     normalize,
     reference_word,
     segments,
-    summary_s,
     voice_time,
 )
 

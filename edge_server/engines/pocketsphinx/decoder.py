@@ -49,7 +49,10 @@ class StreamingDecoder:
         self._frame_index = 0
         self._fed_upto = 0
         """Frames before this index went to the decoder already."""
-        self._recent: deque[tuple[int, bytes]] = deque()
+        self._frame_s = float(self._endpointer.frame_length)
+        self._recent: deque[tuple[int, bytes]] = deque(
+            maxlen=round(self.options.vad_window_s / self._frame_s) + 1
+        )
         """Frames not yet decoded, at most a window of them: where an utterance begins."""
 
     def _decoder_for(self, step: int) -> Decoder:
@@ -75,14 +78,6 @@ class StreamingDecoder:
         for step in [s for s in self._decoders if s not in (0, self.step)]:
             del self._decoders[step]  # at most two in memory: the accurate one and this one
         return [{"t": "step", "step": self.step, "name": self.ladder[self.step].name}]
-
-    @property
-    def _frame_s(self) -> float:
-        return float(self._endpointer.frame_length)
-
-    @property
-    def _window_frames(self) -> int:
-        return round(self.options.vad_window_s / self._frame_s) + 1
 
     def _new_endpointer(self) -> Endpointer:
         return Endpointer(window=self.options.vad_window_s, ratio=self.options.vad_ratio)
@@ -161,9 +156,7 @@ class StreamingDecoder:
     def _process_frame(self, frame: bytes) -> list[dict[str, Any]]:
         index = self._frame_index
         self._frame_index += 1
-        self._recent.append((index, frame))
-        if len(self._recent) > self._window_frames:
-            self._recent.popleft()
+        self._recent.append((index, frame))  # bounded: the frames of one window
         was_in_speech = self._endpointer.in_speech
         if self._endpointer.process(frame) is None:
             return []
