@@ -43,12 +43,13 @@ def under_journald(environ: Mapping[str, str], stderr_fd: int = 2) -> bool:
 def _sender(send: Callable[..., Any]) -> Callable[..., None]:
     """``send`` keeping only valid field names; a refused line goes to stderr."""
 
-    def send_fields(message: str, **fields: Any) -> None:
+    def send_fields(text: str, /, **fields: Any) -> None:
+        # JournalHandler passes every attribute of the record (msg, args, message...) along.
         kept = {k: v for k, v in fields.items() if is_field_name(k) and k not in _NOT_SENT}
         try:
-            send(message, **kept)
+            send(text, **kept)
         except OSError:
-            sys.stderr.write(message + "\n")
+            sys.stderr.write(text + "\n")
             sys.stderr.flush()
 
     return send_fields
