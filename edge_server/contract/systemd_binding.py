@@ -39,8 +39,9 @@ class SystemdPython:
     """``systemd.daemon.notify``: sd_notify(3) with ``$NOTIFY_SOCKET`` of the process."""
     send: Callable[..., Any]
     """``systemd.journal.send``: sd_journal_send(3), fields as keyword arguments."""
-    journal_handler: type[logging.Handler]
-    """``systemd.journal.JournalHandler``: the logging handler over ``send``."""
+    journal_handler: Callable[..., logging.Handler]
+    """``systemd.journal.JournalHandler``: the logging handler over ``send`` (its keyword
+    arguments: ``sender_function=`` and fields sent with every line)."""
     origin: str
     """Where it was loaded from (the package's folder), for the start-up log line."""
 
@@ -52,7 +53,7 @@ def _bind() -> SystemdPython:
         notify=daemon.notify,
         send=journal.send,
         journal_handler=journal.JournalHandler,
-        origin=str(Path(journal.__file__).parent),
+        origin=str(Path(journal.__file__ or "?").parent),
     )
 
 
