@@ -215,14 +215,12 @@ class AudioNode:
         Before audio first flows: ``waiting for audio from 'PATTERN' (why); server ...``.
         """
         cap, link = self.capture.stats, self.link.stats
-        device = f" {cap.device}" if cap.device else f" ({cap.reason})" if cap.reason else ""
+        reason = f" ({cap.reason})" if cap.reason else ""
         if not self.flowed() and not cap.device:
-            reason = f" ({cap.reason})" if cap.reason else ""
-            wanted = self.settings.preference.text
-            device = f" from {wanted!r}{reason}"
-            text = f"waiting for audio{device}; server {link.state}"
+            text = f"waiting for audio from {self.settings.preference.text!r}{reason}"
         else:
-            text = f"{cap.state}{device}; server {link.state}"
+            text = f"{cap.state}{f' {cap.device}' if cap.device else reason}"
+        text += f"; server {link.state}"
         if self.buffer.seconds >= 1.0:
             text += f", {self.buffer.seconds:.0f} s buffered"
         return text
