@@ -11,46 +11,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 from websockets.asyncio.client import ClientConnection
 
 from edge_server.contract.uplink import build_position
 from edge_server.web.app_keys import ROOMS
 from tests.helpers.live_server import LiveServer, LiveServers, make_settings, room_health
-from tests.helpers.scripted_engine import ScriptedRecognizer, ScriptedStream
+from tests.helpers.recording_engine import RecordingRecognizer, ramp
 from tests.helpers.waiting import wait_for_async
 from tests.helpers.wire import HELLO, open_audio, recv_json
 
 STREAM = "node-a-0123456789"
 OTHER = "node-b-0123456789"
-
-
-def ramp(start: int, count: int) -> bytes:
-    """Samples ``start .. start+count`` of a sequence that does not repeat within 4 s."""
-    index = np.arange(start, start + count, dtype=np.int64)
-    return ((index * 7919) % 65521 - 32760).astype("<i2").tobytes()
-
-
-class RecordingStream(ScriptedStream):
-    async def send_audio(self, pcm: bytes) -> None:
-        assert isinstance(self.engine, RecordingRecognizer)
-        self.engine.heard += pcm
-        await super().send_audio(pcm)
-
-
-class RecordingRecognizer(ScriptedRecognizer):
-    """The scripted recognizer, keeping every byte of audio it was given, in order."""
-
-    def __init__(self) -> None:
-        super().__init__("scripted")
-        self.heard = bytearray()
-
-    async def open_stream(self, language: str) -> ScriptedStream:
-        if self.down is not None:
-            raise self.down
-        self.streams_opened += 1
-        return RecordingStream(self, language)
 
 
 async def start(live_server: LiveServers, state: Path) -> tuple[LiveServer, RecordingRecognizer]:
