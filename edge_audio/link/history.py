@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from edge_audio.link.buffer import Positioned
-from edge_server.contract.audio_format import BYTES_PER_SECOND
+from edge_server.contract.audio_format import BYTES_PER_SAMPLE, BYTES_PER_SECOND
 
 
 class SentHistory:
@@ -35,6 +35,14 @@ class SentHistory:
     def seconds(self) -> float:
         """Audio held, in seconds."""
         return self._bytes / BYTES_PER_SECOND
+
+    @property
+    def end(self) -> int | None:
+        """The stream position just after the newest frame held (None: none held)."""
+        if not self._frames:
+            return None
+        position, frame = self._frames[-1]
+        return position + len(frame) // BYTES_PER_SAMPLE
 
     def record(self, position: int, frame: bytes) -> None:
         """``frame`` (at ``position``) is being sent; the oldest frames go to keep the bound."""

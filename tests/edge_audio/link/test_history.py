@@ -21,9 +21,10 @@ def test_history_keeps_the_newest_frames_within_its_bound() -> None:
         history.record(position, frame)
     assert len(history) == 3
     assert history.seconds == pytest.approx(0.3)
+    assert history.end == 6400 + 1600
     assert [p for p, _ in history.take()] == [3200, 4800, 6400]
     assert history.take() == []
-    assert history.seconds == 0.0
+    assert (history.seconds, history.end) == (0.0, None)
 
 
 def test_a_zero_history_keeps_nothing() -> None:
