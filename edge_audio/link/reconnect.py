@@ -161,6 +161,8 @@ class UplinkLoop:
                 finally:
                     self.stats.frames_sent += uplink.frames_sent
                     self.stats.bytes_sent += uplink.bytes_sent
+                    if uplink.closed_by_server:  # it finalized all it had: a restarted
+                        self._finalized = self.history.end or self._finalized  # server gets none
                     await uplink.close()
                 if stop.is_set():
                     break
