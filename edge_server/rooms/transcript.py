@@ -205,7 +205,9 @@ class TranscriptStore:
             self._seq += 1
             item = HeldFinal(self._seq, int(record["segment"]), line)
             self._remember(record)
-            if not self.unsaved.must_hold():
+            if self.unsaved.held:
+                await self._flush()  # a new final is also a retry, and comes after them
+            if not self.unsaved.held:
                 try:
                     await asyncio.to_thread(self._write_lines, [line], item.seq)
                 except OSError as exc:
@@ -213,11 +215,8 @@ class TranscriptStore:
                 else:
                     self.unsaved.succeeded()
                     return True
-                self._hold(item, record)
-            else:
-                self._hold(item, record)
-                await self._flush()  # a new final is also a retry
-            return self._flushed_seq >= item.seq
+            self._hold(item, record)
+            return False
 
     def _hold(self, item: HeldFinal, record: dict[str, Any]) -> None:
         record[UNSAVED_FIELD] = True
