@@ -318,6 +318,7 @@ async def test_a_refused_write_holds_the_final_shows_it_and_writes_it_later(
     finals, failure = await run_session(room, 1, PAUSE, 2, PAUSE)
     await screen.settle()
     assert failure is None
+    assert [f["text"] for f in finals] == ["w1", "w2"]
     assert [f["text"] for f in screen.of_type("final")] == ["w1", "w2"]
     assert [f.get("unsaved") for f in screen.of_type("final")] == [True, True]
     storage = health(room)["storage"]
@@ -325,7 +326,7 @@ async def test_a_refused_write_holds_the_final_shows_it_and_writes_it_later(
     assert storage["error"].startswith("EISDIR")
     assert "transcript write failed (EISDIR" in (health(room)["last_error"] or "")
     path.rmdir()  # the disk takes writes again: the next final writes the held ones first
-    finals, _ = await run_session(room, 3, PAUSE)
+    await run_session(room, 3, PAUSE)
     assert [r["text"] for r in room.store.read_all()] == ["w1", "w2", "w3"]
     assert health(room)["storage"]["state"] == "ok"
     assert all("unsaved" not in r for r in room.store.backlog(10))

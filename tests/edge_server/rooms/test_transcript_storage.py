@@ -7,7 +7,6 @@ holds (whole lines only, in order) and what it reports.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from pathlib import Path
@@ -19,6 +18,7 @@ from edge_server.core.settings import RoomSettings
 from edge_server.rooms.live_settings_store import LiveSettingsStore
 from edge_server.rooms.transcript import TranscriptStore, parse_transcript
 from tests.helpers.tiny_disk import TinyDisk
+from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -52,12 +52,6 @@ async def append_until_refused(store: TranscriptStore, first: int) -> int:
         if not await store.append(final(segment)):
             return segment
     raise AssertionError("the full disk never refused a final")
-
-
-async def wait_for_state(store: TranscriptStore, state: str, timeout: float = 30.0) -> None:
-    async with asyncio.timeout(timeout):
-        while store.storage()["state"] != state:
-            await asyncio.sleep(0.05)
 
 
 async def test_a_full_disk_holds_finals_in_order_and_the_next_final_writes_them(
@@ -104,7 +98,7 @@ async def test_the_retry_writes_held_finals_without_waiting_for_a_new_one(
     refused = await append_until_refused(store, 1)
     assert store.storage()["next_retry_s"] is not None
     tiny_disk.free()
-    await wait_for_state(store, "ok")
+    await wait_until(lambda: store.storage()["state"] == "ok", what="the retry")
     assert on_disk(store) == list(range(1, refused + 1))
     store.close()
 
@@ -133,7 +127,8 @@ async def test_beyond_the_cap_the_oldest_is_dropped_loudly_and_counted(
             assert not await store.append(final(segment))
     storage = store.storage()
     assert (storage["unsaved"], storage["dropped"], storage["dropped_segments"]) == (3, 3, [1, 3])
-    dropped_lines = [r.getMessage() for r in caplog.records if "dropped the oldest" in r.getMessage()]
+    messages = [r.getMessage() for r in caplog.records]
+    dropped_lines = [m for m in messages if "dropped the oldest" in m]
     assert len(dropped_lines) == 3
     for segment, message in zip((1, 2, 3), dropped_lines, strict=True):
         assert f"segment {segment}," in message
@@ -203,7 +198,7 @@ async def test_live_settings_on_a_full_disk_keep_the_old_file_and_leave_no_debri
     live = LiveSettingsStore(room_dir)
     live.save(RoomSettings(targets=("de",)), False)
     tiny_disk.fill()
-    with pytest.raises(OSError):  # a new file needs a page the disk no longer has
+    with pytest.raises(OSError, match="No space left"):  # a new file needs a page
         live.save(RoomSettings(targets=("fr",)), True)
     assert sorted(p.name for p in room_dir.iterdir()) == ["live-settings.json"]
     loaded = live.load(RoomSettings())
