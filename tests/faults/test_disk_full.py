@@ -197,3 +197,45 @@ async def test_the_talk_goes_on_and_the_transcript_ends_complete_and_in_order(
         f"\n{fault}/{recovery}: {talk.n} sentences, the disk refused sentence {took} after it "
         f"broke, {len(unsaved)} held then written in order; {time.monotonic() - started:.1f} s"
     )
+
+
+async def test_a_live_settings_change_on_a_read_only_disk_applies_and_says_it_is_not_kept(
+    tiny_disk: TinyDisk, live_server: LiveServers
+) -> None:
+    state = tiny_disk.mountpoint / "state"
+    live = await live_server(make_settings(state, min_free_mb=0), recognizer)
+    audio, ready = await open_audio(live.ws, "main")
+    assert ready["type"] == "ready", ready
+    drain = asyncio.create_task(drain_messages(audio))
+    try:
+        async with subscriber(live) as captions:
+            talk = Talk(audio, captions)
+            await talk.sentence()
+            saved = state / "rooms" / "main" / "live-settings.json"
+            tiny_disk.remount("ro")
+            timeout = aiohttp.ClientTimeout(total=WAIT_S)
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as http,
+                http.post(
+                    f"{live.http}/api/rooms/main/settings", json={"source_lang": "it-IT"}
+                ) as answer,
+            ):
+                assert answer.status == 200, await answer.text()
+                assert (await answer.json())["source_lang"] == "it-IT"
+            final = await talk.sentence()  # the room goes on, in the new language
+            assert (final["lang"], final["unsaved"]) == ("it-IT", True)
+            body, _ = await get_json(live, "/api/status")
+            errors = [e["message"] for e in body["rooms"]["main"]["errors"]]
+            assert any(
+                e.startswith("could not save the live settings") and "Read-only" in e
+                for e in errors
+            ), errors
+            assert any(e.startswith("transcript write failed (EROFS") for e in errors), errors
+            assert not saved.exists()
+            tiny_disk.remount("rw")
+            assert "unsaved" not in await talk.sentence()
+    finally:
+        await audio.close()
+        await asyncio.wait_for(drain, WAIT_S)
+    status, _ = await get_json(live, "/healthz")
+    assert status["rooms"]["main"]["source_lang"] == "it-IT"
