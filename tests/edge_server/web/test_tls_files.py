@@ -15,7 +15,7 @@ import pytest
 import trustme
 from cryptography.hazmat.primitives import serialization
 
-from edge_server.core.settings import SettingsError, load_settings
+from edge_server.core.settings import TLS_CREDENTIALS, SettingsError, load_settings
 from edge_server.web.tls import TlsError, server_context
 
 
@@ -168,3 +168,15 @@ def test_the_server_stops_at_start_naming_the_mismatch(
     assert out.returncode == 2
     assert "configuration error: tls_key" in out.stderr
     assert "does not belong to tls_certificate" in out.stderr
+
+
+def test_the_unit_loads_the_certificate_by_name_only() -> None:
+    """systemd/edge-server.service hands over ``tls.pem`` from the credential store by name: a
+    missing file is skipped (an absolute path would stop the service from starting), and the
+    name is one the server reads."""
+    unit = (Path(__file__).parents[3] / "systemd" / "edge-server.service").read_text()
+    lines = [line for line in unit.splitlines() if line.startswith("LoadCredential=tls")]
+    assert lines == ["LoadCredential=tls.pem:edge-server-tls.pem"]
+    name, _, source = lines[0].removeprefix("LoadCredential=").partition(":")
+    assert name in TLS_CREDENTIALS
+    assert not source.startswith("/")
