@@ -159,3 +159,22 @@ def test_proxy_settings_from_toml_and_environment(tmp_path: Path) -> None:
     assert settings.proxy_header == "forwarded"
     from_env = load_settings(env={"EDGE_SERVER_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8"})
     assert [str(n) for n in from_env.proxy_networks] == ["127.0.0.1/32", "10.0.0.0/8"]
+
+
+async def test_forwarded_header_mode(tmp_path: Path, live_server: LiveServers) -> None:
+    """With ``proxy_header = "forwarded"``: RFC 7239 elements name the clients (IPv6 here), and
+    an ``X-Forwarded-For`` the proxy passed on from clients is not read."""
+    settings = make_settings(
+        tmp_path / "state",
+        trusted_proxies=(PROXY,),
+        proxy_header="forwarded",
+        connect_burst=60,
+        connect_rate=0.05,
+    )
+    live = await live_server(settings)
+    rfc = [{"Forwarded": f'for="[2001:db8::{n:x}]:4711";proto=https'} for n in range(1, 101)]
+    assert await _subscribe_all(live, PROXY, rfc) == Counter({"status": 100})
+    spoofed = [{"X-Forwarded-For": _client_address(n)} for n in range(100)]
+    outcomes = await _subscribe_all(live, PROXY, spoofed)
+    assert 60 <= outcomes["status"] <= 63
+    assert outcomes["http 429"] == 100 - outcomes["status"]
