@@ -352,7 +352,10 @@ async def test_refused_token_is_explained_and_retried_slowly(
     state = await page.evaluate("window.__listener.state")
     assert state["refused"]["code"] == 4011
     assert state["retryMs"] >= 60000
+    # The tab keeps the token it was given (reloads, reconnects); a new tab without one:
+    page = await phone.new_page()
     await page.goto(f"{server.http}/listen/main")
+    banner = page.locator('[data-part="banner"]')
     await expect(banner).to_contain_text("needs an access code")
     assert (await page.evaluate("window.__listener.state"))["refused"]["code"] == 4010
 
