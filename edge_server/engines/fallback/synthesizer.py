@@ -115,13 +115,16 @@ class FallbackSynthesizer:
                 return
             if isinstance(choice, GiveUp):
                 raise self._silent(language, choice.reason)
+            attempt_started = self.clock()
             failure = await self._try_primary(text, language, choice)
             if not isinstance(failure, EngineError):
                 async with contextlib.aclosing(failure) as chunks:
                     async for chunk in chunks:
                         yield chunk
                 return
-            decision = state.primary_failed(self.clock(), failure.retryable, str(failure), speaks)
+            decision = state.primary_failed(
+                self.clock(), failure.retryable, str(failure), speaks, attempt_started
+            )
             if isinstance(decision, RetryPrimary):
                 await asyncio.sleep(decision.delay_s)
                 continue

@@ -112,13 +112,19 @@ class VoiceFallbackState:
         return TryPrimary(max(left, self.policy.min_attempt_s))
 
     def primary_failed(
-        self, now: float, retryable: bool, reason: str, fallback_speaks: bool
+        self,
+        now: float,
+        retryable: bool,
+        reason: str,
+        fallback_speaks: bool,
+        attempt_started: float | None = None,
     ) -> AfterFailure:
-        """The cloud voice failed a sentence at ``now`` before any of its audio."""
+        """The cloud voice failed a sentence at ``now`` before any of its audio; the outage
+        counts from ``attempt_started`` when given (a timeout is a failure that began then)."""
         if self.mode is VoiceMode.FALLBACK:  # another language switched meanwhile
             return self._fallback(fallback_speaks)
         if self.failing_since is None:
-            self.failing_since = now
+            self.failing_since = now if attempt_started is None else min(attempt_started, now)
         over_grace = now - self.failing_since >= self.policy.grace_s
         if not retryable or over_grace or self.mode is VoiceMode.PROBATION:
             if self.mode is not VoiceMode.PROBATION:

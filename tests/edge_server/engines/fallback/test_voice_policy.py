@@ -132,6 +132,15 @@ def test_probes_back_off_and_a_failed_probation_keeps_the_backoff() -> None:
     assert state.next_probe_delay() == 5.0
 
 
+def test_a_hanging_attempt_counts_from_when_it_began() -> None:
+    state = VoiceFallbackState(EXACT)
+    assert state.choose(0.0, True) == TryPrimary(5.0)
+    # No first audio in 5 s: the outage began when the attempt did, the grace is over.
+    assert state.primary_failed(5.0, True, "timeout", True, attempt_started=0.0) == UseFallback(
+        "timeout", True
+    )
+
+
 def test_zero_grace_switches_at_the_first_failure() -> None:
     state = VoiceFallbackState(VoiceFallbackPolicy(grace_s=0.0))
     assert state.choose(0.0, True) == TryPrimary(1.0)  # still waits for first audio a while
