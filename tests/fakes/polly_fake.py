@@ -7,6 +7,7 @@ voice and the text, so a test can tell Polly's speech from any other and count e
 
 ``failing`` set: every request is answered ``503 ServiceFailureException`` (Polly down).
 ``hanging`` set: requests get no answer until it is cleared (a network that swallows packets).
+``cutting`` set: a sentence's audio stops half-way and the connection is closed.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ VOICES: list[dict[str, Any]] = [
 a language espeak-ng cannot speak either, to show what happens to it during an outage."""
 
 
+CUT_BYTES = 8000
+"""What a cut answer sends before it breaks off (more than the adapter's first read)."""
+
+
 def polly_pcm(voice: str, text: str) -> bytes:
     """The fake's "speech" for a sentence: its voice and text, as whole 16-bit samples."""
     data = f"polly|{voice}|{text}|".encode()
@@ -47,6 +52,7 @@ class PollyFake:
 
     failing: bool = False
     hanging: bool = False
+    cutting: bool = False
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     """(``DescribeVoices`` or ``SynthesizeSpeech``, its parameters), in order received."""
     spoken: list[tuple[str, str]] = field(default_factory=list)
@@ -103,12 +109,27 @@ class PollyFake:
                 status=400,
                 headers={"x-amzn-ErrorType": "InvalidParameterValueException"},
             )
+        if self.cutting:
+            return await self._cut(request, polly_pcm(body["VoiceId"], body["Text"]))
         self.spoken.append((body["VoiceId"], body["Text"]))
         return web.Response(
             body=polly_pcm(body["VoiceId"], body["Text"]),
             content_type="audio/pcm",
             headers={"x-amzn-RequestCharacters": str(len(body["Text"]))},
         )
+
+    @staticmethod
+    async def _cut(request: web.Request, pcm: bytes) -> web.StreamResponse:
+        """Half of a long answer, then the connection closes under it."""
+        audio = pcm * (CUT_BYTES // len(pcm) + 1)
+        response = web.StreamResponse(
+            headers={"Content-Type": "audio/pcm", "Content-Length": str(2 * len(audio))}
+        )
+        await response.prepare(request)
+        await response.write(audio)
+        assert request.transport is not None
+        request.transport.close()
+        return response
 
     async def start(self) -> PollyFake:
         """Listen on an ephemeral port of 127.0.0.1."""
