@@ -5,8 +5,8 @@ that has listeners with sound gets the final's translation spoken, one sentence 
 
 ``{"type": "speech", "segment", "lang", "voice", ...}`` when its first audio is ready (or its
 synthesis failed), PCM chunks as binary messages, then ``{"type": "speech_end", "segment",
-"ok", "voice"}``. ``voice`` says who speaks: ``{"engine", "name", "standing_in_for"}``, the last
-set while the local voice replaces an unavailable cloud one
+"lang", "ok", "voice"}``. ``voice`` says who speaks: ``{"engine", "name",
+"standing_in_for"}``, the last set while the local voice replaces an unavailable cloud one
 (:mod:`edge_server.engines.fallback.synthesizer`).
 
 The listeners of a sentence are fixed when its synthesis starts; one that turns sound off or
@@ -97,7 +97,7 @@ class SpeechHub:
         self, lang: str, segment: int, text: str, queued_at: float, listeners: list[Any]
     ) -> None:
         first: float | None = None
-        end: dict[str, Any] = {"type": "speech_end", "segment": segment, "ok": True}
+        end: dict[str, Any] = {"type": "speech_end", "segment": segment, "lang": lang, "ok": True}
         try:
             async with contextlib.aclosing(self.synthesizer.synthesize(text, lang)) as chunks:
                 async for chunk in chunks:
@@ -112,15 +112,15 @@ class SpeechHub:
             self.silent.pop(lang, None)
         except UnsupportedLanguage as exc:
             self.unsupported[lang] = str(exc)
-            end = {"type": "speech_end", "segment": segment, "ok": False, "error": str(exc)}
+            end.update(ok=False, error=str(exc))
         except EngineError as exc:
             log.warning("room %s: speech in %s failed: %s", self.room, lang, exc)
-            end = {"type": "speech_end", "segment": segment, "ok": False, "error": str(exc)}
+            end.update(ok=False, error=str(exc))
             if first is None:
                 self.silent[lang] = str(exc)
         except Exception as exc:  # a bug in an engine must not silence the room's speech
             log.exception("room %s: speech engine crashed", self.room)
-            end = {"type": "speech_end", "segment": segment, "ok": False, "error": repr(exc)}
+            end.update(ok=False, error=repr(exc))
         if first is None:
             self._header(listeners, lang, segment)
         end["voice"] = self._voice(lang)

@@ -105,7 +105,8 @@ async def _read_sentence(ws: ClientConnection) -> tuple[dict[str, Any], bytes, f
         end = json.loads(message)
         if end["type"] == "status":
             continue
-        assert end == {"type": "speech_end", "segment": final["segment"], "ok": True,
+        assert end == {"type": "speech_end", "segment": final["segment"], "lang": header["lang"],
+                       "ok": True,
                        "voice": header["voice"]}  # fmt: skip
         return final, pcm, final_at, first_at
 
