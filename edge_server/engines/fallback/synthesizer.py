@@ -129,7 +129,7 @@ class FallbackSynthesizer:
                 await asyncio.sleep(decision.delay_s)
                 continue
             if decision.switched:
-                self._record_switch(self.fallback.name, decision.reason)
+                self._record_switch(self.fallback.name, state.reason)
                 self._start_prober()
             if isinstance(decision, GiveUp):
                 raise self._silent(language, decision.reason)
