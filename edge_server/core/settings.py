@@ -76,6 +76,9 @@ class RoomSettings:
     synthesizer: str = "none"
     """``none``, ``espeak`` (local espeak-ng voice, offline) or ``polly`` (Amazon Polly): speech
     for the listeners' phones."""
+    voice_fallback_grace_s: float = 5.0
+    """With ``polly``: how long Polly may keep failing (a sentence retried meanwhile) before
+    listeners hear the local espeak-ng voice, in each language it speaks, until Polly answers."""
     polly_engine: str = "neural"
     """Polly engine: ``standard``, ``neural``, ``generative`` or ``long-form``."""
     voices: Mapping[str, str] = field(default_factory=dict)
@@ -98,8 +101,9 @@ class RoomSettings:
             raise SettingsError("languages: give two or more to identify, or none")
         if self.languages and self.engine != "transcribe":
             raise SettingsError("languages (automatic identification) needs engine transcribe")
-        if not 0 <= self.fallback_grace_s <= 3600:
-            raise SettingsError("fallback_grace_s must be within 0-3600")
+        for name in ("fallback_grace_s", "voice_fallback_grace_s"):
+            if not 0 <= getattr(self, name) <= 3600:
+                raise SettingsError(f"{name} must be within 0-3600")
 
     @property
     def identifies_language(self) -> bool:
@@ -254,7 +258,11 @@ def _room_from_mapping(data: Mapping[str, Any], base: RoomSettings, where: str) 
             isinstance(k, str) and isinstance(v, str) for k, v in voices.items()
         ):
             raise SettingsError(f"{where}.voices must be a table of language = voice")
-    for key, kind in (("fallback", bool), ("fallback_grace_s", float)):
+    for key, kind in (
+        ("fallback", bool),
+        ("fallback_grace_s", float),
+        ("voice_fallback_grace_s", float),
+    ):
         if key in values:
             values[key] = _coerce(f"{where}.{key}", values[key], kind)
     try:
@@ -331,6 +339,7 @@ _ROOM_ENV = {
     "FALLBACK": "fallback",
     "TRANSLATOR": "translator",
     "SYNTHESIZER": "synthesizer",
+    "VOICE_FALLBACK_GRACE_S": "voice_fallback_grace_s",
 }
 
 

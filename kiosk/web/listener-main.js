@@ -130,9 +130,11 @@ function onMessage(msg) {
       break;
     case "speech":
       player.speechStart(msg);
+      update(reduce(state, msg)); // the voice that speaks it
       break;
     case "speech_end":
       player.speechEnd(msg);
+      update(reduce(state, msg));
       break;
     default:
       console.warn(`[listener] UNKNOWN message type "${msg.type}" ignored`);

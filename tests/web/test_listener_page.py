@@ -20,6 +20,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 from websockets.asyncio.client import ClientConnection
 
+from edge_server.core.engine_api import SPEAKING, SpeakingVoice, SynthesizerHealth
 from edge_server.core.settings import RoomSettings, ServerSettings
 from tests.helpers.live_server import LiveServer, LiveServers, make_settings
 from tests.helpers.scripted_engine import ScriptedRecognizer, word_audio
@@ -75,6 +76,12 @@ class ChunkSynthesizer:
 
     async def close(self) -> None:
         pass
+
+    def voice(self, language: str) -> SpeakingVoice:
+        return SpeakingVoice(self.name, "constant")
+
+    def health(self) -> SynthesizerHealth:
+        return SPEAKING
 
 
 def translating_settings(tmp_path: Path, speech: bool, **kwargs: Any) -> ServerSettings:

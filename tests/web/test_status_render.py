@@ -413,3 +413,19 @@ async def test_a_room_falling_behind_is_an_alarm_after_the_signal(page: Page) ->
     assert got["text"].startswith("Captions falling behind (4.20 s late)")
     assert got["engine"] == "OFFLINE · transcribe · fastest"
     assert got["silentFirst"] == "no_signal"
+
+
+async def test_the_languages_line_names_the_voice_speaking_now(page: Page) -> None:
+    texts = await call(
+        page,
+        """return [{speech: true, synthesizer: 'amazon-polly', voice_offline: false},
+                   {speech: true, synthesizer: 'espeak', voice_offline: true},
+                   {speech: false, synthesizer: 'none'}]
+            .map((voice) => r.languagesText(r.roomView('main', {...arg, ...voice})));""",
+        ROOM,
+    )
+    assert [t.split(") · ", 1)[-1] for t in texts] == [
+        "voice amazon-polly",
+        "voice espeak (standing in: Polly unavailable)",
+        "speaks en-US → it, de (amazon-translate)",  # no speech: no voice named
+    ]
