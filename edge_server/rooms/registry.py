@@ -33,7 +33,7 @@ def default_synthesizer_factory(
     name: str, room: RoomSettings, server: ServerSettings
 ) -> Synthesizer | None:
     """The speech engine a room's settings ask for, or None (text only)."""
-    return build_synthesizer(room, server)
+    return build_synthesizer(room, server, name)
 
 
 def default_translator_factory(

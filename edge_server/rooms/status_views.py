@@ -122,6 +122,8 @@ def health(room: RoomParts) -> dict[str, Any]:
         "recognizer_lag_s": engine.lag_s,
         "search": engine.search,
         "behind": engine.behind,
+        "synthesizer": room.speech.name if room.speech else "none",
+        "voice_offline": room.speech.synthesizer.health().offline if room.speech else False,
         "cost": room.costs.estimate(),
     }
 

@@ -183,6 +183,7 @@ export function roomView(name, raw, token = null) {
     translator: str(room.translator, "none"),
     speech: room.speech === true,
     synthesizer: str(room.synthesizer, "none"),
+    voiceOffline: room.voice_offline === true,
     sourceLang: str(room.source_lang),
     languages: strings(room.languages),
     targets: strings(room.targets),
@@ -310,7 +311,8 @@ export function languagesText(view) {
       : `speaks ${view.sourceLang || "?"}`;
   const targets = view.targets.length
     ? `→ ${view.targets.join(", ")} (${view.translator})` : "· no translation";
-  const voice = view.speech ? ` · voice ${view.synthesizer}` : "";
+  const standIn = view.voiceOffline ? " (standing in: Polly unavailable)" : "";
+  const voice = view.speech ? ` · voice ${view.synthesizer}${standIn}` : "";
   return `${spoken} ${targets}${voice}`;
 }
 

@@ -481,3 +481,19 @@ async def test_storage_alarm_is_its_own_line_beside_the_signal_alarm(page: Page)
     assert got["low"]["text"].startswith("Low disk space: 100.0 MiB free on the card")
     assert (got["missing"]["kind"], got["missing"]["line"]) == ("", "—")
     assert got["missing"]["card"] == "unknown"
+
+
+async def test_the_languages_line_names_the_voice_speaking_now(page: Page) -> None:
+    texts = await call(
+        page,
+        """return [{speech: true, synthesizer: 'amazon-polly', voice_offline: false},
+                   {speech: true, synthesizer: 'espeak', voice_offline: true},
+                   {speech: false, synthesizer: 'none'}]
+            .map((voice) => r.languagesText(r.roomView('main', {...arg, ...voice})));""",
+        ROOM,
+    )
+    assert [t.split(") · ", 1)[-1] for t in texts] == [
+        "voice amazon-polly",
+        "voice espeak (standing in: Polly unavailable)",
+        "speaks en-US → it, de (amazon-translate)",  # no speech: no voice named
+    ]
