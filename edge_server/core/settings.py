@@ -135,6 +135,12 @@ class ServerSettings:
     """Messages queued for one subscriber before it is dropped as too slow."""
     fsync: bool = True
     """fsync the transcript after every final (keep on for SD cards that lose power)."""
+    unsaved_max: int = 5000
+    """Most finals a room holds in memory while the disk refuses them (full, read-only); beyond
+    it the oldest held final is dropped, logged whole and counted (docs/storage.md)."""
+    min_free_mb: int = 256
+    """Below this many MiB free on the state folder's file system, ``/healthz``, ``/metrics``
+    and the status page warn (``low_space``); writing goes on until the disk refuses."""
     audio_idle_s: float = 3.0
     """Seconds without a frame before a connected source is reported as not flowing."""
     max_utterance_s: float = 15.0
@@ -188,6 +194,10 @@ class ServerSettings:
         if not 0 <= self.backlog_default <= self.backlog_max <= 10000:
             raise SettingsError("need 0 <= backlog_default <= backlog_max <= 10000")
         _one_of("offline_search", self.offline_search, OFFLINE_SEARCH)
+        if not 1 <= self.unsaved_max <= 1_000_000:
+            raise SettingsError("unsaved_max must be within 1-1000000")
+        if not 0 <= self.min_free_mb <= 1_000_000:
+            raise SettingsError("min_free_mb must be within 0-1000000")
         if self.subscriber_queue < 8:
             raise SettingsError("subscriber_queue must be at least 8")
         for name in self.rooms:
@@ -311,6 +321,8 @@ _SCALARS: dict[str, type] = {
     "backlog_max": int,
     "subscriber_queue": int,
     "fsync": bool,
+    "unsaved_max": int,
+    "min_free_mb": int,
     "audio_idle_s": float,
     "max_utterance_s": float,
     "offline_search": str,

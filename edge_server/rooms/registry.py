@@ -86,6 +86,8 @@ class RoomRegistry:
             self.rooms_dir / name / "transcript.jsonl",
             backlog_size=self.settings.backlog_max,
             fsync=self.settings.fsync,
+            unsaved_max=self.settings.unsaved_max,
+            min_free_bytes=self.settings.min_free_mb * 1024 * 1024,
         )
         store.load()
         room = Room(

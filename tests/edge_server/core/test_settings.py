@@ -155,3 +155,17 @@ def test_voice_fallback_grace_from_the_environment_and_per_room(tmp_path: Path) 
     settings = load_settings(config, env={"EDGE_SERVER_VOICE_FALLBACK_GRACE_S": "8"})
     assert settings.room("aula").voice_fallback_grace_s == 1.5  # the room's own wins
     assert settings.room("other").voice_fallback_grace_s == 8.0
+
+
+def test_storage_settings_from_env_and_their_bounds() -> None:
+    settings = load_settings(env={"EDGE_SERVER_UNSAVED_MAX": "100", "EDGE_SERVER_MIN_FREE_MB": "0"})
+    assert (settings.unsaved_max, settings.min_free_mb) == (100, 0)
+    defaults = load_settings(env={})
+    assert (defaults.unsaved_max, defaults.min_free_mb) == (5000, 256)
+    for env, message in (
+        ({"EDGE_SERVER_UNSAVED_MAX": "0"}, "unsaved_max must be within 1-1000000"),
+        ({"EDGE_SERVER_MIN_FREE_MB": "-1"}, "min_free_mb must be within 0-1000000"),
+        ({"EDGE_SERVER_UNSAVED_MAX": "many"}, "unsaved_max"),
+    ):
+        with pytest.raises(SettingsError, match=message):
+            load_settings(env=env)
