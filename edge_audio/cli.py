@@ -218,7 +218,10 @@ def _stream_file(args: argparse.Namespace) -> int:
         _error(f"{args.file}: {exc}")
         return EXIT_USAGE
     settings = UplinkSettings(
-        url=url, language=args.lang, token=os.environ.get("EDGE_AUDIO_TOKEN") or None
+        url=url,
+        language=args.lang,
+        token=os.environ.get("EDGE_AUDIO_TOKEN") or None,
+        ca_file=os.environ.get("EDGE_AUDIO_CA_FILE") or None,
     )
     set_log_fields(room=args.room)  # journalctl ROOM=...; asyncio.run's tasks inherit it
     log.info("streaming %s to %s at speed %g", source.describe(), url, args.speed)
