@@ -22,6 +22,7 @@ from edge_server.rooms.registry import (
 from edge_server.web import health, pages, qr, status_api, transcripts, ws_audio, ws_captions
 from edge_server.web.access import install_limiter
 from edge_server.web.app_keys import ROOMS, SETTINGS, SOCKETS, STARTED
+from edge_server.web.log_context import room_log_fields
 from edge_server.web.metrics import setup_metrics
 from edge_server.web.open_sockets import OpenSockets
 from edge_server.web.proxies import install_proxies
@@ -66,7 +67,7 @@ def create_app(
     The factories replace the engines the settings name (tests, benchmarks); ``trace`` sees
     each step of every room's pipeline (:mod:`edge_server.core.trace`, for the benchmark).
     """
-    app = web.Application()
+    app = web.Application(middlewares=[room_log_fields])
     app[SETTINGS] = settings
     app[ROOMS] = RoomRegistry(
         settings, recognizer_factory, synthesizer_factory, translator_factory, trace

@@ -70,6 +70,7 @@ SERVER_ADDRESS = "room-a-audio.local"
 
 AUDIO_PACKAGES = [
     "python3-venv",
+    "python3-systemd",
     "libportaudio2",
     "libsndfile1",
     "alsa-utils",
@@ -88,10 +89,16 @@ DISPLAY_PACKAGES = [
     "fonts-noto-core",
     "fonts-dejavu-core",
     "libpam-systemd",
+    "python3-systemd",
     "dbus",
     "openssh-server",
     "systemd-timesyncd",
 ]
+SYSTEMD_PYTHON_ORIGIN = (
+    "from edge_server.contract.systemd_binding import systemd_python\n"
+    "found = systemd_python()\n"
+    "print(found.origin if found else None)"
+)
 SECRET_FILES = [
     "etc/edge-server/credentials/aws",
     "etc/edge-server/credentials/audio-token",
@@ -606,6 +613,9 @@ def test_virtual_environment_runs_the_project(appliance: Appliance) -> None:
     version = appliance.audio.run([f"{venv}/edge-server", "--version"])
     assert version.returncode == 0, version.stderr
     assert version.stdout.strip() == f"edge-server {VERSION}"
+    # systemd-python has no wheel: the venv (no system site-packages) loads Debian's build.
+    found = appliance.audio.run([f"{venv}/python", "-c", SYSTEMD_PYTHON_ORIGIN])
+    assert found.stdout.strip() == "/usr/lib/python3/dist-packages/systemd", found.stderr
     # As the service user, reading the role's environment file; no PipeWire, no sound card in
     # a chroot: a valid, empty ranking (exit 1: nothing to choose).
     devices = appliance.audio.run([f"{venv}/edge-audio", "devices", "--json"], user="edge-audio")
