@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from edge_server.core.costs import CostMeter
@@ -45,7 +45,10 @@ class FinalPipeline:
         latency: LatencyStats,
         errors: ErrorLog,
         trace: PipelineTrace | None = None,
+        tag_talk: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
+        """``tag_talk`` marks a final with its talk before it is stored (see
+        :mod:`edge_server.core.talk_transcripts`)."""
         self.room = room
         self.store = store
         self.broadcaster = broadcaster
@@ -56,6 +59,7 @@ class FinalPipeline:
         self.latency = latency
         self.errors = errors
         self.trace = trace
+        self.tag_talk = tag_talk
 
     async def commit(
         self, message: dict[str, Any], targets: Sequence[str], arrived_at: float | None
@@ -76,6 +80,8 @@ class FinalPipeline:
                 self.errors.add(f"translation: {exc}")
                 log.warning("room %s: translation failed: %s", self.room, exc)
         message["wall"] = utc_now()
+        if self.tag_talk is not None:
+            self.tag_talk(message)
         trace = self.trace
         if trace is not None:
             trace(Stage.WRITE_START, message)

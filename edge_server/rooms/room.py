@@ -22,6 +22,7 @@ from edge_server.core.latency import LatencyStats
 from edge_server.core.live_settings import LiveChange, SettingsConflict, plan_change
 from edge_server.core.room_clock import RoomClock
 from edge_server.core.settings import RoomSettings, ServerSettings
+from edge_server.core.talk_board import TalkBoard
 from edge_server.core.trace import PipelineTrace
 from edge_server.rooms.audio_session import AudioSession, FailureCallback, FinalCallback, RoomHooks
 from edge_server.rooms.fanout import Broadcaster, dumps_message
@@ -51,6 +52,7 @@ class Room:
         rebuild_recognizer: RecognizerBuilder | None = None,
         live_store: LiveSettingsStore | None = None,
         trace: PipelineTrace | None = None,
+        talks: TalkBoard | None = None,
     ) -> None:
         self.name = name
         self.settings = settings
@@ -58,6 +60,8 @@ class Room:
         self.recognizer = recognizer
         self.translator = translator
         self.store = store
+        self.talks = talks if talks is not None else TalkBoard()
+        """The conference schedule (shared by every room) and the clock's state."""
         self.trace = trace
         """Sees each step of the pipeline (see :mod:`edge_server.core.trace`); None in service."""
         self.broadcaster = Broadcaster(trace)
@@ -78,6 +82,7 @@ class Room:
             latency=self.latency,
             errors=self.errors,
             trace=trace,
+            tag_talk=lambda message: self.talks.tag(message, self.schedule_room),
         )
         self.language_override = False
         """True once the tech lead chose the language: it then wins over the node's hello."""
@@ -92,6 +97,11 @@ class Room:
     def source(self) -> SourceInfo | None:
         """The audio source connected now, or None."""
         return self.sources.current
+
+    @property
+    def schedule_room(self) -> str:
+        """The room's name in the conference schedule (``schedule_room``, else its own)."""
+        return self.settings.schedule_room or self.name
 
     def languages(self) -> list[str]:
         """What a listener may follow: the source language, then the targets."""

@@ -19,13 +19,23 @@ from edge_server.rooms.registry import (
     SynthesizerFactory,
     TranslatorFactory,
 )
-from edge_server.web import health, pages, qr, status_api, transcripts, ws_audio, ws_captions
+from edge_server.web import (
+    health,
+    pages,
+    qr,
+    status_api,
+    talks,
+    transcripts,
+    ws_audio,
+    ws_captions,
+)
 from edge_server.web.access import install_limiter
 from edge_server.web.app_keys import ROOMS, SETTINGS, SOCKETS, STARTED
 from edge_server.web.log_context import room_log_fields
 from edge_server.web.metrics import setup_metrics
 from edge_server.web.open_sockets import OpenSockets
 from edge_server.web.proxies import install_proxies
+from edge_server.web.schedule_feed import schedule_lifecycle
 
 log = logging.getLogger(__name__)
 SHUTDOWN_REASON = b"shutting_down: the server is stopping or restarting"
@@ -77,6 +87,7 @@ def create_app(
     install_proxies(app)
     install_limiter(app)
     app.cleanup_ctx.append(_rooms_lifecycle)
+    app.cleanup_ctx.append(schedule_lifecycle)
     app.on_shutdown.append(_close_sockets)
     app.on_response_prepare.append(_no_cache_for_pages)
     app.add_routes(
@@ -91,6 +102,11 @@ def create_app(
             web.get("/rooms/{room}/qr.svg", qr.qr_code),
             web.get(
                 r"/rooms/{room}/transcript.{fmt:txt|srt|vtt|jsonl}", transcripts.transcript_export
+            ),
+            web.get("/rooms/{room}/talks", talks.list_talks),
+            web.get(
+                r"/rooms/{room}/talks/{talk_id}/transcript.{fmt:txt|srt|vtt|jsonl}",
+                talks.talk_transcript,
             ),
             web.get("/ws/audio/{room}", ws_audio.audio_uplink),
             web.get("/ws/captions/{room}", ws_captions.captions),
