@@ -143,7 +143,7 @@ class Browser:
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv,
-                stdin=asyncio.subprocess.DEVNULL,
+                stdin=None,  # the unit's tty: cage runs on it
                 close_fds=False,  # only 3 and 4 are inheritable: Python opens the rest CLOEXEC
                 preexec_fn=wire_pipes,
                 process_group=0,

@@ -283,9 +283,9 @@ export function kioskRetryDelay(attempt, close, backoff) {
 }
 
 const REFUSAL_DETAIL = {
-  token_missing: "The kiosk has no access token, and this room's server needs one.",
-  token_wrong: "The room's server does not accept this kiosk's access token.",
-  origin_refused: "The room's server refuses pages from this address (allowed_origins).",
+  token_missing: "The kiosk has no access token, and this room's server needs one",
+  token_wrong: "The room's server does not accept this kiosk's access token",
+  origin_refused: "The room's server refuses pages from this address",
 };
 
 /**
@@ -301,7 +301,7 @@ export function refusalText(state) {
   const { code, kind } = state.refused;
   return {
     title: "Captions unavailable: access refused",
-    detail: `${REFUSAL_DETAIL[kind] ?? "The room's server refused this screen."} (${code})`,
+    detail: `${REFUSAL_DETAIL[kind] ?? "The room's server refused this screen"} (${code}).`,
     hint: kind === "origin_refused"
       ? "Check the server's allowed_origins for this screen's address."
       : "The token may have been changed: run the playbook with --tags secrets for this room.",
