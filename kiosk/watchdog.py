@@ -161,7 +161,7 @@ class Browser:
         page_crashed = (
             method == "Inspector.targetCrashed" and event.get("sessionId") == self.session
         ) or (method == "Target.targetCrashed" and params.get("targetId") == self.target)
-        if page_crashed:
+        if page_crashed and not self.crashed:
             self.crashed = True
             log.warning("the kiosk page crashed (%s)", params.get("status", "renderer gone"))
 
