@@ -40,6 +40,8 @@ LISTENER_TOKEN = "watchdog-listener-token-0123456789"
 WAITING_PAGE = ROOT / "ansible" / "roles" / "display_node" / "files" / "waiting.html"
 STALL_S = 6.0
 GRACE_S = 40.0
+# Debian's python3, as on the display Pi (standard library only, no virtual environment).
+HELPER_PYTHON = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
 RECOVERY_BOUND_S = 90.0  # generous: a busy 2-core machine; the figure is reported
 FRAME_BYTES = 6400
 
@@ -98,7 +100,7 @@ def watchdog(
     token_file.write_text(token + "\n")
     token_file.chmod(0o600)
     argv = [
-        sys.executable, "-m", "kiosk.watchdog",
+        HELPER_PYTHON, "-m", "kiosk.watchdog",
         "--url", url, "--token-file", str(token_file), "--waiting-page", str(WAITING_PAGE),
         "--stall", str(STALL_S), "--grace", str(GRACE_S), "--probe", "1",
         "--",
@@ -109,6 +111,7 @@ def watchdog(
         f"--remote-debugging-port={debug_port}", "--remote-debugging-address=127.0.0.1",
     ]  # fmt: skip
     env = {**os.environ, "NOTIFY_SOCKET": str(notify), "WATCHDOG_USEC": "30000000"}
+    env["PYTHONPATH"] = str(ROOT)  # as on the Pi: the checkout's modules, no virtual environment
     env["WATCHDOG_PID"] = ""  # the helper's own pid is not known before it starts
     proc = subprocess.Popen(argv, cwd=ROOT, env=env)
     try:
