@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from kiosk.watchdog import _descendants
 from tests.helpers.browser import CHROMIUM
@@ -260,3 +260,31 @@ async def test_watchdog_restarts_a_frozen_kiosk_and_the_token_stays_off_argv(
             assert crash_recovered_s < RECOVERY_BOUND_S
     finally:
         notify.close()
+
+
+async def test_waiting_page_names_the_address_and_leaves_navigation_to_the_watchdog(
+    browser: Browser, server: LiveServer
+) -> None:
+    page = await browser.new_page()
+    try:
+        # A .local name that does not resolve here: the page says what it is trying.
+        await page.goto(
+            f"file://{WAITING_PAGE}?via=watchdog#http://room-a-audio.local:8080/kiosk/a"
+        )
+        await expect(page.locator("#address")).to_have_text(
+            "Caption server: room-a-audio.local:8080 (its name on the local network, mDNS)"
+        )
+        beat = await page.evaluate("window.__edgeKioskBeat")
+        assert (beat["page"], beat["ready"]) == ("waiting", False)
+        # A server that answers: ready in the heartbeat, and the page stays (the watchdog
+        # opens the kiosk page with the token).
+        await page.close()
+        page = await browser.new_page()  # (only the part after # differs: a new document)
+        await page.goto(f"file://{WAITING_PAGE}?via=watchdog#{server.http}/kiosk/main")
+        await expect(page.locator("#address")).to_contain_text("(a fixed IP address)")
+        await page.wait_for_function("window.__edgeKioskBeat && window.__edgeKioskBeat.ready")
+        await asyncio.sleep(1.5)
+        assert page.url.startswith("file://")
+        await expect(page.locator("#detail")).to_have_text("Connected, opening the captions…")
+    finally:
+        await page.close()
