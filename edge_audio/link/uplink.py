@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import socket
+import ssl
 import time
 from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass, field
@@ -94,6 +95,8 @@ class UplinkSettings:
     """Seconds to wait for the close that follows a fatal ``error``."""
     device: str | None = None
     """``hello.device``: the capture device, shown by the server (None: not said)."""
+    stream: str | None = None
+    """``hello.stream``: the node's stream id, for ``position`` messages (None: unpositioned)."""
     token: str | None = field(default=None, repr=False)
     """The server's audio token, sent as ``Authorization: Bearer`` (None: no token)."""
     ping_interval: float | None = 20.0
@@ -105,6 +108,9 @@ class UplinkSettings:
     send_buffer_bytes: int | None = None
     """The socket's kernel send buffer (``SO_SNDBUF``); None keeps the system's. A small one
     keeps unsent audio in the caller's buffer rather than in a connection that may be dead."""
+    ca_file: str | None = None
+    """For ``wss://``: a PEM file of the CA that signed the server's certificate (a venue's
+    local CA); None trusts the system's store."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,10 @@ class Ready:
     language: str
     max_frame_bytes: int
     timeline_start: float
+    stream: str | None = None
+    """The stream id the server repeated (None: it takes no positions)."""
+    received: int | None = None
+    """Where the server's audio of that stream ends, in samples (None: it has none)."""
 
     @classmethod
     def from_message(cls, msg: dict[str, Any]) -> Ready:
@@ -125,6 +135,13 @@ class Ready:
         if not isinstance(max_frame, int) or isinstance(max_frame, bool) or max_frame < 2:
             max_frame = DEFAULT_MAX_FRAME_BYTES
         start = msg.get("timeline_start")
+        stream = msg.get("stream")
+        stream_id, received = None, None
+        if isinstance(stream, dict) and isinstance(stream.get("id"), str):
+            stream_id = stream["id"]
+            got = stream.get("received")
+            if isinstance(got, int) and not isinstance(got, bool) and got >= 0:
+                received = got
         return cls(
             room=str(msg.get("room", "")),
             session=str(msg.get("session", "")),
@@ -132,6 +149,8 @@ class Ready:
             language=str(msg.get("language", "")),
             max_frame_bytes=max_frame,
             timeline_start=float(start) if isinstance(start, int | float) else 0.0,
+            stream=stream_id,
+            received=received,
         )
 
 
@@ -164,6 +183,9 @@ class AudioUplink:
         self.frames_sent = 0
         self.bytes_sent = 0
         self.finals_received = 0
+        self.closed_by_server = False
+        """True once the server ended the stream itself (an ``error`` or a close frame): it
+        finalized what it had received."""
         self._ws: ClientConnection | None = None
         self._receiver: asyncio.Task[None] | None = None
         self._ended: asyncio.Future[Ended] | None = None
@@ -193,6 +215,7 @@ class AudioUplink:
         try:
             self._ws = await connect(
                 s.url,
+                **_tls_options(s),
                 open_timeout=s.open_timeout,
                 max_size=MAX_SERVER_MESSAGE_BYTES,
                 compression=None,  # PCM barely compresses; deflate would only cost CPU
@@ -332,7 +355,9 @@ class AudioUplink:
         assert self._ws is not None
         s = self.settings
         try:
-            await self._ws.send(build_hello(s.language, s.client_name, s.client_version, s.device))
+            await self._ws.send(
+                build_hello(s.language, s.client_name, s.client_version, s.device, s.stream)
+            )
             async with asyncio.timeout(self.settings.ready_timeout):
                 while True:
                     msg = _parse(await self._ws.recv())
@@ -394,8 +419,10 @@ class AudioUplink:
                     log.debug("ignoring server message %r", kind)
         except TimeoutError:
             assert fatal is not None
+            self.closed_by_server = True
             raise _refusal(fatal, None) from None
         except ConnectionClosed as exc:
+            self.closed_by_server = fatal is not None or exc.rcvd is not None
             if fatal is not None:
                 raise _refusal(fatal, exc.rcvd.code if exc.rcvd else None) from None
             if self._ended.done() and exc.rcvd is not None and exc.rcvd.code == 1000:
@@ -452,9 +479,27 @@ def _http_refusal(url: str, exc: InvalidStatus) -> UplinkError:
     return ServerRefused(*refusal, None)
 
 
+def _tls_options(s: UplinkSettings) -> dict[str, Any]:
+    """``ssl=`` for ``connect()``: the venue's CA for ``wss://`` when one is set."""
+    if s.ca_file is None or not s.url.startswith("wss://"):
+        return {}
+    try:
+        return {"ssl": ssl.create_default_context(cafile=s.ca_file)}
+    except (OSError, ssl.SSLError) as exc:
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise UplinkLost(s.url, f"cannot use the CA file {s.ca_file}: {detail}") from None
+
+
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "timed out"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (
+            f"the server's TLS certificate is not trusted ({exc.verify_message}); "
+            "set EDGE_AUDIO_CA_FILE to the CA that signed it"
+        )
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS handshake failed ({exc.reason or exc}): does the server serve https?"
     if isinstance(exc, OSError) and exc.errno and exc.errno > 0:
         return os.strerror(exc.errno).lower()  # asyncio's own text repeats the address
     if isinstance(exc, OSError) and exc.strerror:
