@@ -790,23 +790,24 @@ def test_kiosk_unit_shows_the_room_with_the_unattended_screen_flags(appliance: A
     root = appliance.display.path
     unit = (root / "etc/systemd/system/edge-kiosk.service").read_text()
     argv = exec_start_argv(unit)
-    assert argv[:4] == ["/usr/bin/cage", "-d", "--", "${EDGE_KIOSK_BROWSER}"]
-    flags = argv[4:]
+    # The watchdog runs cage, which runs the output helper, which becomes Chromium
+    # (tests/appliance/test_display.py has the rest of the display Pi).
+    assert argv[:3] == ["/usr/bin/python3", "-m", "kiosk.watchdog"]
+    assert "/usr/bin/cage" in argv
+    flags = argv[argv.index("${EDGE_KIOSK_BROWSER}") + 1 :]
     assert sorted(set(KIOSK_FLAGS) - set(flags)) == []
     assert "--no-sandbox" not in flags, "Chromium keeps its sandbox"
     disabled = next(f for f in flags if f.startswith("--disable-features="))
     assert {"Translate", "TranslateUI"} <= set(disabled.split("=", 1)[1].split(","))
-    assert flags[-1] == "file:///usr/share/edge-kiosk/waiting.html#${EDGE_KIOSK_URL}"
+    assert flags[-1] == "--user-data-dir=/run/edge-kiosk/chromium"  # the watchdog adds the page
     assert unit_values(unit, "Service", "User") == ["edge-kiosk"]
     assert unit_values(unit, "Service", "TTYPath") == ["/dev/tty1"]
     assert unit_values(unit, "Service", "Restart") == ["always"]
     assert unit_values(unit, "Unit", "Conflicts") == ["getty@tty1.service"]
     env = (root / "etc/edge-kiosk/edge-kiosk.env").read_text()
-    assert (
-        f"EDGE_KIOSK_URL=http://{SERVER_ADDRESS}:8080/kiosk/{ROOM}"
-        "?lang=it,de&token=example-listener-token-change-me\n"
-    ) in env
-    assert _mode(root / "etc/edge-kiosk/edge-kiosk.env") == 0o600  # it holds the token
+    assert f"EDGE_KIOSK_URL=http://{SERVER_ADDRESS}:8080/kiosk/{ROOM}?lang=it,de\n" in env
+    token = root / "etc/edge-kiosk/listener-token"  # a credential of the unit, not in the URL
+    assert (token.read_text(), _mode(token)) == ("example-listener-token-change-me", 0o600)
     assert "EDGE_KIOSK_BROWSER=/usr/bin/chromium\n" in env
     assert (root / "usr/bin/chromium").exists()
     assert (root / "usr/bin/cage").exists()
