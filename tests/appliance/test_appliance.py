@@ -413,7 +413,11 @@ def _inventory(folder: Path, audio: Path, display: Path) -> Path:
     shutil.copytree(EXAMPLE_INVENTORY / "group_vars", folder / "group_vars")
     hosts = {
         "all": {
-            "vars": {"ansible_connection": "community.general.chroot"},
+            "vars": {
+                "ansible_connection": "community.general.chroot",
+                # The example vault's published tokens, on purpose (site.yml refuses them else).
+                "edge_allow_example_secrets": True,
+            },
             "children": {
                 "audio_nodes": {
                     "hosts": {
