@@ -14,8 +14,9 @@ then, on those same roots:
   roles write;
 - the example inventory's published tokens and a token shorter than the server accepts are
   refused before anything changes, with a message naming the variable;
-- rotating every token (``--check --diff`` of a whole run, then ``--tags secrets``) never
-  prints a token, old or new, and puts the new ones in place; rotating back restores the rest.
+- rotating every token (``--tags configure --check --diff``, which covers every file either
+  role writes, then ``--tags secrets`` there and back) never prints a token, old or new, and
+  puts the new ones in place.
 
 Run durations are printed and appended to ``.cache/appliance/report.txt``; the runs' logs are in
 ``.cache/appliance/logs-tags/``.
@@ -209,8 +210,8 @@ def test_site_knows_the_example_tokens_and_the_servers_token_length() -> None:
 
 
 PIPELINING = ("-e", "ansible_pipelining=true")
-"""One chroot process per task instead of five (mkdir, copy, chmod, run, remove): the ~20 runs
-of this module take about half as long (test_arm64.py does the same)."""
+"""One chroot process per task instead of five (mkdir, copy, chmod, run, remove), for the ~20
+runs of this module (test_arm64.py does the same)."""
 
 
 @dataclass
