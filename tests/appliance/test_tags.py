@@ -348,6 +348,22 @@ def test_short_token_is_refused_naming_the_variable(converged: Converged) -> Non
     assert _credentials(converged.audio) == before
 
 
+@pytest.mark.appliance
+@pytest.mark.timeout(APPLIANCE_TIMEOUT_S)
+def test_a_token_shared_by_two_roles_is_refused(converged: Converged) -> None:
+    before = _credentials(converged.audio)
+    shared = before["listener-token"]
+    run = converged.run(
+        "refuse-shared", "--tags", "secrets", "-e", f"edge_server_admin_token={shared}",
+        expect_success=False,
+    )  # fmt: skip
+    assert run.returncode != 0
+    assert run.recap[AUDIO_HOST].failed == 1
+    assert "audio_node_listener_token and audio_node_admin_token must differ" in run.output
+    assert shared not in run.output
+    assert _credentials(converged.audio) == before
+
+
 def tasks_printing(output: str, values: list[str]) -> list[str]:
     """The task headers (``TASK [role : name]``) under which any of ``values`` is printed."""
     found: list[str] = []
