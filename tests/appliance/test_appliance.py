@@ -38,6 +38,8 @@ import pytest
 from aiohttp import web
 from playwright.async_api import Browser
 
+from edge_audio.cli_node import EXIT_USAGE
+from edge_audio.node import EXIT_REFUSED
 from tests.appliance.rootfs import (
     RootFs,
     base_tarball,
@@ -202,6 +204,24 @@ def test_unit_parsing_and_exposure_verdict() -> None:
     assert parse_exposure("→ Overall exposure level for a.service: 1.1 OK 🙂") == (1.1, "OK")
     with pytest.raises(ValueError, match="no exposure"):
         parse_exposure("nothing")
+
+
+def test_edge_audio_unit_bounds_its_start_and_stops_on_what_a_restart_cannot_fix() -> None:
+    unit = (SYSTEMD_DIR / "edge-audio.service").read_text()
+    # A node that is not ready never holds multi-user.target for long (issue 16, point 6).
+    (timeout,) = unit_values(unit, "Service", "TimeoutStartSec")
+    assert timeout.endswith("s"), timeout
+    assert 0 < int(timeout[:-1]) <= 300, timeout
+    assert unit_values(unit, "Service", "WatchdogSec") == ["30s"]
+    # Exit 2 (configuration) and 3 (refused for good) end in a stopped unit, not a loop; the
+    # docs say so too.
+    assert unit_values(unit, "Service", "RestartPreventExitStatus") == [
+        f"{EXIT_USAGE} {EXIT_REFUSED}"
+    ]
+    assert (
+        f"`RestartPreventExitStatus={EXIT_USAGE} {EXIT_REFUSED}`"
+        in (ROOT / "docs" / "audio-node.md").read_text()
+    )
 
 
 # --- edge-server under Type=notify ------------------------------------------------------------
@@ -420,7 +440,11 @@ def _inventory(folder: Path, audio: Path, display: Path) -> Path:
     shutil.copytree(EXAMPLE_INVENTORY / "group_vars", folder / "group_vars")
     hosts = {
         "all": {
-            "vars": {"ansible_connection": "community.general.chroot"},
+            "vars": {
+                "ansible_connection": "community.general.chroot",
+                # The example vault's published tokens, on purpose (site.yml refuses them else).
+                "edge_allow_example_secrets": True,
+            },
             "children": {
                 "audio_nodes": {
                     "hosts": {

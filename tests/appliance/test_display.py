@@ -69,7 +69,11 @@ def _inventory(folder: Path, display: Path) -> Path:
     shutil.copytree(EXAMPLE_INVENTORY / "group_vars", folder / "group_vars")
     hosts = {
         "all": {
-            "vars": {"ansible_connection": "community.general.chroot"},
+            "vars": {
+                "ansible_connection": "community.general.chroot",
+                # the example vault's published tokens (site.yml refuses them otherwise)
+                "edge_allow_example_secrets": True,
+            },
             "children": {
                 "audio_nodes": {"hosts": {AUDIO_HOST: {"ansible_host": "192.0.2.11"}}},
                 "display_nodes": {
