@@ -59,7 +59,7 @@ def parse_clock(text: str, what: str) -> dt.timedelta:
 
 def _text(element: ET.Element, tag: str) -> str:
     child = element.find(tag)
-    return (child.text or "").strip() if child is not None else ""
+    return "".join(child.itertext()).strip() if child is not None else ""
 
 
 def _zone(name: str, notes: list[str]) -> dt.tzinfo:
