@@ -53,3 +53,34 @@ export function talkLine(current, next) {
   }
   return { kind: "", title: "", speakers: "" };
 }
+
+/**
+ * A room's talks as the status page and the door sign say them, from the `talks` field of
+ * `/api/status` (`{current, next, error}`); "" when no schedule is configured (the field is
+ * null).
+ * @param {any} talks
+ * @returns {string}
+ */
+export function roomTalkText(talks) {
+  if (talks === null || typeof talks !== "object") return "";
+  const current = talkOrNull(talks.current);
+  const next = talkOrNull(talks.next);
+  const who = (talk) => (talk.speakers.length ? ` (${talk.speakers.join(", ")})` : "");
+  const parts = [];
+  if (typeof talks.error === "string" && talks.error) parts.push(`⚠ ${talks.error}`);
+  parts.push(current ? `Now: ${current.title}${who(current)}` : "Between talks");
+  if (next) {
+    const at = clockTime(next.start);
+    parts.push(`Next${at ? ` at ${at}` : ""}: ${next.title}${who(next)}`);
+  }
+  return parts.join(" · ");
+}
+
+/**
+ * The schedule's and the clock's alarms of `/api/status` (`server.talk_alarms`), as lines.
+ * @param {any} alarms
+ * @returns {string[]}
+ */
+export function talkAlarmLines(alarms) {
+  return Array.isArray(alarms) ? alarms.filter((a) => typeof a === "string" && a !== "") : [];
+}

@@ -1,6 +1,7 @@
-"""The talk on the kiosk, in real Chromium against the real server with a real schedule file
-whose talks are seconds long: "Next: …" before the first, then its title and speakers, then the
-next talk's at its start."""
+"""The talk on every screen, in real Chromium against the real server with a real schedule file
+whose talks are seconds long: the kiosk says "Next: …" before the first, then its title and
+speakers, then the next talk's at its start; the listener page, the status page and the door
+sign show it too; the status page shows a schedule that cannot be read."""
 
 from __future__ import annotations
 
@@ -77,6 +78,48 @@ async def test_the_kiosk_shows_the_talk_on_now_and_changes_at_the_next_start(
         shot = os.environ.get("KIOSK_TALK_SCREENSHOT")
         if shot:
             await page.screenshot(path=shot)
+
+        phone = await context.new_page()
+        await phone.goto(f"{server.http}/listen/main")
+        await expect(phone.locator('[data-part="talk"]')).to_have_text(
+            "The second talk <b>bold</b> — Grace Hopper, Alan Turing", timeout=UI_MS
+        )
+        status = await context.new_page()
+        await status.goto(f"{server.http}/status")
+        card = status.locator('section.room[data-room="main"]')
+        await expect(card.locator("dd.talk")).to_have_text(
+            "Now: The second talk <b>bold</b> (Grace Hopper, Alan Turing)", timeout=UI_MS
+        )
+        await expect(status.locator("#talk-alarms")).to_be_hidden()
+        door = await context.new_page()
+        await door.goto(f"{server.http}/static/door.html?room=main")
+        await expect(door.locator("#sign .talk")).to_have_text(
+            "Now: The second talk <b>bold</b> (Grace Hopper, Alan Turing)", timeout=UI_MS
+        )
     finally:
         await context.close()
     assert errors == []
+
+
+async def test_the_status_page_shows_a_schedule_that_cannot_be_read(
+    tmp_path: Path, live_server: LiveServers, browser: Browser
+) -> None:
+    missing = tmp_path / "no-such-schedule.xml"
+    server = await live_server(make_settings(tmp_path / "state", schedule=str(missing)))
+    context = await browser.new_context()
+    page = await context.new_page()
+    try:
+        await page.goto(f"{server.http}/kiosk/main")  # creates the room
+        await expect(page.locator("body")).to_have_attribute("data-connection", "open")
+        status = await context.new_page()
+        await status.goto(f"{server.http}/status")
+        alarms = status.locator("#talk-alarms li")
+        await expect(alarms.first).to_contain_text(
+            f"schedule {missing}: cannot read the file", timeout=UI_MS
+        )
+        talk = status.locator('section.room[data-room="main"] dd.talk')
+        await expect(talk).to_contain_text("⚠ no schedule loaded: cannot read the file")
+        await expect(talk).to_have_attribute("data-problem", "true")
+        await expect(page.locator("header.talk")).to_be_hidden()  # the kiosk: nothing to say
+    finally:
+        await context.close()
