@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from edge_server.core.clock_steps import ClockStep
 from edge_server.core.talk_transcripts import attribute
 from edge_server.core.talks import Schedule, Talk, room_key
 
@@ -27,6 +28,8 @@ class TalkBoard:
         self.clock_synchronized: bool | None = None
         """The kernel's answer (None: unknown, trusted)."""
         self.clock_detail = "not checked yet"
+        self.clock_steps: list[ClockStep] = []
+        """Steps seen when the clock became synchronized (they date unattributed finals)."""
 
     @property
     def configured(self) -> bool:
@@ -115,6 +118,7 @@ class TalkBoard:
             "clock": {
                 "synchronized": self.clock_synchronized,
                 "detail": self.clock_detail,
+                "last_step_s": self.clock_steps[-1].step_s if self.clock_steps else None,
             },
         }
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from edge_server.contract.names import InvalidName, validate_room_name
+from edge_server.core.clock_steps import step_seen
 from edge_server.core.engine_api import Recognizer, Synthesizer, Translator
 from edge_server.core.settings import RoomSettings, ServerSettings
 from edge_server.core.talk_board import TalkBoard
@@ -15,7 +18,7 @@ from edge_server.core.trace import PipelineTrace
 from edge_server.engines.factory import build_recognizer, build_synthesizer, build_translator
 from edge_server.rooms.live_settings_store import LiveSettingsStore
 from edge_server.rooms.room import Room
-from edge_server.rooms.system_clock import clock_state
+from edge_server.rooms.system_clock import clock_state, load_steps, save_step
 from edge_server.rooms.transcript import TranscriptStore
 
 log = logging.getLogger(__name__)
@@ -68,6 +71,9 @@ class RoomRegistry:
         """The conference schedule and the clock's state, shared by every room."""
         self.clock_probe: Callable[[], tuple[bool | None, str]] = clock_state
         """Asks whether the system clock is synchronized (tests replace it)."""
+        self.talks.clock_steps = load_steps(settings.state_dir)
+        self._unsynced_offset: float | None = None
+        """``wall - monotonic`` at the last look while the clock was not synchronized."""
 
     @property
     def rooms_dir(self) -> Path:
@@ -132,6 +138,7 @@ class RoomRegistry:
         """Ask whether the system clock is synchronized; log a change (loudly when a schedule
         needs it and it is not)."""
         synchronized, detail = self.clock_probe()
+        self._note_step(synchronized)
         if self.settings.trust_clock and synchronized is False:
             synchronized, detail = True, f"{detail}; trusted anyway (trust_clock)"
         if not self.talks.set_clock(synchronized, detail):
@@ -143,6 +150,26 @@ class RoomRegistry:
             )  # fmt: skip
         else:
             log.info("system clock: %s", detail)
+
+    def _note_step(self, synchronized: bool | None) -> None:
+        """Remember how far the clock jumped when it became synchronized: finals stored before
+        are then attributed by their true times (saved in the state folder)."""
+        offset = time.time() - time.monotonic()
+        if synchronized is False:
+            self._unsynced_offset = offset
+            return
+        if synchronized is not True or self._unsynced_offset is None:
+            return
+        old = self._unsynced_offset
+        self._unsynced_offset = None
+        before = dt.datetime.fromtimestamp(time.monotonic() + old, dt.UTC)
+        step = step_seen(old, offset, before)
+        self.talks.clock_steps.append(step)
+        save_step(self.settings.state_dir, step)
+        log.warning(
+            "the system clock is synchronized now (it moved by %+.3f s): finals stored before "
+            "are attributed to talks by their corrected times", step.step_s,
+        )  # fmt: skip
 
     async def tick_status(self) -> None:
         """Forever: publish status changes (e.g. audio stopped flowing) once a second, and

@@ -12,6 +12,14 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import logging
+from pathlib import Path
+
+from edge_server.core.clock_steps import ClockStep, parse_steps
+
+log = logging.getLogger(__name__)
+STEPS_FILE = "clock-steps.jsonl"
+"""In the state folder: the clock steps seen when the clock became synchronized."""
 
 TIME_ERROR = 5
 """``adjtimex`` returns this while the clock is not synchronized (``STA_UNSYNC``)."""
@@ -38,3 +46,26 @@ def clock_state() -> tuple[bool | None, str]:
     if state == TIME_ERROR:
         return False, "kernel: not synchronized (adjtimex TIME_ERROR); is an NTP client running?"
     return True, f"kernel: synchronized (adjtimex {_STATES.get(state, state)})"
+
+
+def load_steps(state_dir: Path) -> list[ClockStep]:
+    """The clock steps saved in ``state_dir`` (none when the file is missing or unreadable)."""
+    try:
+        text = (state_dir / STEPS_FILE).read_text()
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError) as exc:
+        log.warning("cannot read %s: %s", state_dir / STEPS_FILE, exc)
+        return []
+    return parse_steps(text.splitlines())
+
+
+def save_step(state_dir: Path, step: ClockStep) -> None:
+    """Append a step to the steps file (a failure is logged: the step stays in memory)."""
+    path = state_dir / STEPS_FILE
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as file:
+            file.write(step.to_json() + "\n")
+    except OSError as exc:
+        log.error("cannot save the clock step to %s: %s", path, exc)

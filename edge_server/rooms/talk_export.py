@@ -21,6 +21,7 @@ from edge_server.core.exports import to_srt, to_txt, to_vtt
 from edge_server.core.settings import ServerSettings
 from edge_server.core.talk_transcripts import group_by_talk, relative_to_talk
 from edge_server.core.talks import Schedule
+from edge_server.rooms.system_clock import load_steps
 from edge_server.rooms.transcript import parse_transcript
 
 RENDERERS = {"txt": to_txt, "srt": to_srt, "vtt": to_vtt}
@@ -67,14 +68,15 @@ def export_room(
     schedule_room = room_settings.schedule_room or room
     path = settings.state_dir / "rooms" / room / "transcript.jsonl"
     records, _ = parse_transcript(path.read_bytes()) if path.exists() else ([], 0)
-    groups = group_by_talk(records, schedule, schedule_room)
+    steps = load_steps(settings.state_dir)
+    groups = group_by_talk(records, schedule, schedule_room, steps)
     written = []
     for talk in schedule.room_talks(schedule_room):
         finals = groups.get(talk.id, [])
         if not finals:
             continue
         offset = room_settings.talk_offsets.get(talk.id, 0.0)
-        rows = relative_to_talk(finals, talk, offset)
+        rows = relative_to_talk(finals, talk, offset, steps)
         folder = out / talk.slug
         folder.mkdir(parents=True, exist_ok=True)
         meta = talk.summary() | {"room": room, "finals": len(rows), "offset_s": offset}

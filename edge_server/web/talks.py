@@ -48,7 +48,7 @@ def _talk_entry(room: Room, talk: Talk, finals: int) -> dict[str, Any]:
 
 async def _groups(room: Room) -> dict[str, list[Mapping[str, Any]]]:
     records = await asyncio.to_thread(room.store.all_records)
-    return group_by_talk(records, room.talks.schedule, room.schedule_room)
+    return group_by_talk(records, room.talks.schedule, room.schedule_room, room.talks.clock_steps)
 
 
 async def list_talks(request: web.Request) -> web.Response:
@@ -93,7 +93,8 @@ async def talk_transcript(request: web.Request) -> web.Response:
         raise json_error(web.HTTPNotFound, "unknown_talk", f"no talk {talk_id!r}: {why}")
     records = (await _groups(room)).get(talk_id, [])
     if talk is not None:
-        rows = relative_to_talk(records, talk, room.settings.talk_offsets.get(talk.id, 0.0))
+        offset = room.settings.talk_offsets.get(talk.id, 0.0)
+        rows = relative_to_talk(records, talk, offset, room.talks.clock_steps)
     else:
         rows = [dict(r) for r in records]
     name = talk.slug if talk is not None else talk_id

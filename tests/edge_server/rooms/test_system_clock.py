@@ -52,3 +52,19 @@ def test_trust_clock_attributes_anyway(tmp_path: Path) -> None:
     assert registry.talks.clock_synchronized is True
     assert registry.talks.clock_detail == "kernel: not synchronized; trusted anyway (trust_clock)"
     assert registry.talks.alarms() == []
+
+
+def test_the_step_at_synchronization_is_saved_and_read_back(tmp_path: Path) -> None:
+    registry = RoomRegistry(make_settings(tmp_path, schedule="schedule.xml"))
+    registry.clock_probe = lambda: (True, "kernel: synchronized")
+    registry.check_clock()
+    assert registry.talks.clock_steps == []  # never unsynchronized: no step
+    registry.clock_probe = lambda: (False, "kernel: not synchronized")
+    registry.check_clock()
+    registry.clock_probe = lambda: (True, "kernel: synchronized")
+    registry.check_clock()
+    [step] = registry.talks.clock_steps
+    assert abs(step.step_s) < 1.0  # the real clock did not move here
+    assert (tmp_path / "clock-steps.jsonl").read_text() == step.to_json() + "\n"
+    again = RoomRegistry(make_settings(tmp_path, schedule="schedule.xml"))
+    assert [s.before for s in again.talks.clock_steps] == [step.before]

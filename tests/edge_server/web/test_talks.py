@@ -166,7 +166,11 @@ async def test_finals_land_in_the_talk_running_when_spoken(
     health = await healthz(live)
     assert health["status"] == "ok", health["alarms"]
     assert health["schedule"]["talks"] == 3
-    assert health["clock"] == {"synchronized": True, "detail": "test: synchronized"}
+    assert health["clock"] == {
+        "synchronized": True,
+        "detail": "test: synchronized",
+        "last_step_s": None,
+    }
     assert health["rooms"]["hall-a"]["talks"]["current"]["title"] == "Opening"
     assert health["rooms"]["hall-a"]["talks"]["next"]["id"] == "12"
 
@@ -317,4 +321,18 @@ async def test_an_unsynchronized_clock_is_loud_and_attributes_nothing(
     assert listing["clock_synchronized"] is False
     assert listing["talks"][0]["finals"] == 0
     assert listing["unattributed"]["finals"] == 1
+    # The clock synchronizes (here without moving: the test cannot step the real clock): the
+    # step is saved and the final is attributed to its talk by its corrected time.
+    live.app[ROOMS].clock_probe = lambda: (True, "test: synchronized")
+    await wait_until(lambda: live.app[ROOMS].talks.clock_synchronized is True, 10)
+    health = await healthz(live)
+    assert health["alarms"] == []
+    assert abs(health["clock"]["last_step_s"]) < 1.0
+    listing = (await get_json(f"{live.http}/rooms/main/talks"))[1]
+    assert listing["talks"][0]["finals"] == 1
+    assert "unattributed" not in listing
+    srt = await get_text(f"{live.http}/rooms/main/talks/1/transcript.srt")
+    assert 295 <= cue_start(srt) <= 300 + 60, srt  # the talk began 5 min before the test
+    steps = (tmp_path / "clock-steps.jsonl").read_text().splitlines()
+    assert len(steps) == 1
     await live.stop()
