@@ -61,7 +61,7 @@ async def _close_sockets(app: web.Application) -> None:
 
 async def _no_cache_for_pages(request: web.Request, response: web.StreamResponse) -> None:
     # A kiosk left running for days must pick up new page files after an upgrade.
-    if request.path.startswith(("/static/", "/kiosk/", "/listen/", "/status")):
+    if request.path.startswith(("/static/", "/kiosk/", "/listen/", "/overlay/", "/status")):
         response.headers["Cache-Control"] = "no-cache"
 
 
@@ -98,6 +98,7 @@ def create_app(
             web.get("/healthz", health.healthz),
             web.get("/kiosk/{room}", pages.kiosk_page),
             web.get("/listen/{room}", pages.listen_page),
+            web.get("/overlay/{room}", pages.overlay_page),
             web.get("/status", pages.status_page),
             web.get("/api/status", status_api.api_status),
             web.post("/api/rooms/{room}/settings", status_api.change_room_settings),
