@@ -144,6 +144,14 @@ def _serve(args: argparse.Namespace) -> int:
         )
     else:
         log.info("audio, listener and admin tokens set")
+    from edge_server.core.glossary import GlossaryError
+    from edge_server.rooms.glossary_files import check_glossaries
+
+    try:
+        check_glossaries(settings)
+    except GlossaryError as exc:
+        print(f"edge-server: configuration error: {exc}", file=sys.stderr)
+        return 2
     try:
         settings.state_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

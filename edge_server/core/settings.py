@@ -86,6 +86,8 @@ class RoomSettings:
     schedule_room: str = ""
     """The room's name in the conference schedule; "" uses the room's own name. Compared
     without case, spaces or punctuation (``hall-a`` matches ``Hall A``)."""
+    glossary: str = ""
+    """This room's glossary file (TOML), added to the conference's ``glossary``."""
     talk_offsets: Mapping[str, float] = field(default_factory=dict)
     """Seconds by talk id that the talk's recording started after its scheduled start
     (``{"6245" = 95.0}``): that talk's exported cue times are moved back by as much."""
@@ -201,6 +203,9 @@ class ServerSettings:
     """How often the schedule is read again (a file that changed, a URL)."""
     schedule_timeout_s: float = 20.0
     """Longest wait for the schedule URL to answer completely."""
+    glossary: Path | None = None
+    """The conference's glossary (TOML: ``[corrections]`` and ``terms``), applied to every final
+    of every room before it is stored; None for none (docs/glossary.md)."""
     trust_clock: bool = False
     """Attribute finals to talks even while the kernel says the clock is not synchronized (a
     Pi with a real-time clock module, or a clock set by hand)."""
@@ -371,8 +376,9 @@ _SCALARS: dict[str, type] = {
     "schedule_refresh_s": float,
     "schedule_timeout_s": float,
     "trust_clock": bool,
+    "glossary": Path,
 }
-_OPTIONAL_PATHS = ("tls_certificate", "tls_key")
+_OPTIONAL_PATHS = ("tls_certificate", "tls_key", "glossary")
 """Paths whose empty value means "not set"."""
 _TOKENS = ("audio_token", "listener_token", "admin_token")
 """Secrets: from ``EDGE_SERVER_*_TOKEN`` or ``$CREDENTIALS_DIRECTORY/{role}-token`` files,

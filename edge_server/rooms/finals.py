@@ -46,9 +46,11 @@ class FinalPipeline:
         errors: ErrorLog,
         trace: PipelineTrace | None = None,
         tag_talk: Callable[[dict[str, Any]], None] | None = None,
+        correct: Callable[[str], str] | None = None,
     ) -> None:
         """``tag_talk`` marks a final with its talk before it is stored (see
-        :mod:`edge_server.core.talk_transcripts`)."""
+        :mod:`edge_server.core.talk_transcripts`); ``correct`` applies the glossary to a
+        final's text before it is translated and stored (the text heard is kept as ``heard``)."""
         self.room = room
         self.store = store
         self.broadcaster = broadcaster
@@ -60,6 +62,7 @@ class FinalPipeline:
         self.errors = errors
         self.trace = trace
         self.tag_talk = tag_talk
+        self.correct = correct
 
     async def commit(
         self, message: dict[str, Any], targets: Sequence[str], arrived_at: float | None
@@ -67,6 +70,11 @@ class FinalPipeline:
         """Translate into ``targets``, write to disk, publish and speak one final; returns the
         stored record. ``arrived_at``: when the audio that ended it arrived (monotonic), for
         the caption latency."""
+        if self.correct is not None:
+            written = self.correct(message["text"])
+            if written != message["text"]:
+                message["heard"] = message["text"]
+                message["text"] = written
         targets = [t for t in targets if t != message["lang"]]
         if self.translator is not None and targets:
             try:

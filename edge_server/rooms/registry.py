@@ -12,10 +12,12 @@ from pathlib import Path
 from edge_server.contract.names import InvalidName, validate_room_name
 from edge_server.core.clock_steps import step_seen
 from edge_server.core.engine_api import Recognizer, Synthesizer, Translator
+from edge_server.core.glossary import Glossary, GlossaryError
 from edge_server.core.settings import RoomSettings, ServerSettings
 from edge_server.core.talk_board import TalkBoard
 from edge_server.core.trace import PipelineTrace
 from edge_server.engines.factory import build_recognizer, build_synthesizer, build_translator
+from edge_server.rooms.glossary_files import room_glossary
 from edge_server.rooms.live_settings_store import LiveSettingsStore
 from edge_server.rooms.room import Room
 from edge_server.rooms.system_clock import clock_state, load_steps, save_step
@@ -114,6 +116,7 @@ class RoomRegistry:
             live_store=live_store,
             trace=self.trace,
             talks=self.talks,
+            glossary=self._glossary_of(name),
         )
         room.language_override = live is not None and live[1]
         self.rooms[name] = room
@@ -121,6 +124,15 @@ class RoomRegistry:
             "room %s ready (engine %s, %d finals on disk)", name, room.recognizer.name, store.count
         )
         return room
+
+    def _glossary_of(self, name: str) -> Glossary:
+        """The room's glossary files (checked at start; a file broken since is logged and the
+        room goes on without it)."""
+        try:
+            return room_glossary(self.settings, name)
+        except GlossaryError as exc:
+            log.error("room %s: %s; captions go on without a glossary", name, exc)
+            return Glossary()
 
     def load_existing(self) -> None:
         """Open every configured room and every room with a transcript on disk."""

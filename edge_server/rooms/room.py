@@ -18,6 +18,7 @@ from edge_server.contract.uplink import StreamHello
 from edge_server.core.costs import CostMeter
 from edge_server.core.engine_api import EngineError, Recognizer, Synthesizer, Translator
 from edge_server.core.error_log import ErrorLog
+from edge_server.core.glossary import Glossary, schedule_terms
 from edge_server.core.latency import LatencyStats
 from edge_server.core.live_settings import LiveChange, SettingsConflict, plan_change
 from edge_server.core.room_clock import RoomClock
@@ -53,6 +54,7 @@ class Room:
         live_store: LiveSettingsStore | None = None,
         trace: PipelineTrace | None = None,
         talks: TalkBoard | None = None,
+        glossary: Glossary | None = None,
     ) -> None:
         self.name = name
         self.settings = settings
@@ -60,6 +62,9 @@ class Room:
         self.recognizer = recognizer
         self.translator = translator
         self.store = store
+        self.glossary_files = glossary if glossary is not None else Glossary()
+        """The conference's and this room's glossary files (the schedule's names join them)."""
+        self._glossary: tuple[object, Glossary] = (object(), self.glossary_files)
         self.talks = talks if talks is not None else TalkBoard()
         """The conference schedule (shared by every room) and the clock's state."""
         self.trace = trace
@@ -83,6 +88,7 @@ class Room:
             errors=self.errors,
             trace=trace,
             tag_talk=lambda message: self.talks.tag(message, self.schedule_room),
+            correct=lambda text: self.glossary().apply(text),
         )
         self.language_override = False
         """True once the tech lead chose the language: it then wins over the node's hello."""
@@ -97,6 +103,15 @@ class Room:
     def source(self) -> SourceInfo | None:
         """The audio source connected now, or None."""
         return self.sources.current
+
+    def glossary(self) -> Glossary:
+        """The glossary files plus the schedule's speakers and title words (rebuilt when the
+        schedule changes)."""
+        schedule = self.talks.schedule
+        if self._glossary[0] is not schedule:
+            names = Glossary.of({}, schedule_terms(schedule))
+            self._glossary = (schedule, self.glossary_files.merged(names))
+        return self._glossary[1]
 
     @property
     def schedule_room(self) -> str:
