@@ -7,7 +7,9 @@ room finds its talks by the schedule's room name, compared without case, spaces 
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import itertools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -76,6 +78,11 @@ class Schedule:
     notes: tuple[str, ...] = ()
     """What the parser skipped or guessed (an event without a start, no time zone): logged."""
     _by_room: Mapping[str, tuple[Talk, ...]] = field(default_factory=dict, compare=False)
+    _index: Mapping[str, tuple[list[float], list[float], list[float]]] = field(
+        default_factory=dict, compare=False
+    )
+    """Per room: start and end times (Unix seconds) and the latest end so far, for lookups
+    in O(log n) (a day of finals is attributed in one pass)."""
 
     @classmethod
     def of(cls, talks: Iterable[Talk], title: str = "", notes: Iterable[str] = ()) -> Schedule:
@@ -84,7 +91,15 @@ class Schedule:
         by_room: dict[str, list[Talk]] = {}
         for talk in ordered:
             by_room.setdefault(room_key(talk.room), []).append(talk)
-        return cls(ordered, title, tuple(notes), {k: tuple(v) for k, v in by_room.items()})
+        index = {}
+        for key, talks in by_room.items():
+            ends = [t.end.timestamp() for t in talks]
+            index[key] = (
+                [t.start.timestamp() for t in talks],
+                ends,
+                list(itertools.accumulate(ends, max)),
+            )
+        return cls(ordered, title, tuple(notes), {k: tuple(v) for k, v in by_room.items()}, index)
 
     @property
     def rooms(self) -> list[str]:
@@ -106,9 +121,23 @@ class Schedule:
     def talk_at(self, schedule_room: str, when: dt.datetime) -> Talk | None:
         """The talk running in ``schedule_room`` at ``when`` (of overlapping ones, the one that
         started last), or None between talks."""
-        running = [t for t in self.room_talks(schedule_room) if t.covers(when)]
-        return running[-1] if running else None
+        key = room_key(schedule_room)
+        if key not in self._index:
+            return None
+        starts, ends, latest_end = self._index[key]
+        moment = when.timestamp()
+        for j in range(bisect.bisect_right(starts, moment) - 1, -1, -1):
+            if latest_end[j] <= moment:
+                return None  # no talk this early or earlier runs until then
+            if ends[j] > moment:
+                return self._by_room[key][j]
+        return None
 
     def next_talk(self, schedule_room: str, when: dt.datetime) -> Talk | None:
         """The first talk of ``schedule_room`` starting after ``when``, or None."""
-        return next((t for t in self.room_talks(schedule_room) if t.start > when), None)
+        key = room_key(schedule_room)
+        if key not in self._index:
+            return None
+        i = bisect.bisect_right(self._index[key][0], when.timestamp())
+        talks = self._by_room[key]
+        return talks[i] if i < len(talks) else None

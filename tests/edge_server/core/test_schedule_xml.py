@@ -195,3 +195,29 @@ def test_a_bad_document_is_a_clear_error(data: bytes, message: str) -> None:
 )
 def test_room_names_compare_without_case_and_punctuation(a: str, b: str) -> None:
     assert room_key(a) == room_key(b)
+
+
+OVERLAPPING = b"""<schedule><day><room name="R">
+<event id="long"><date>2026-03-01T10:00:00Z</date><duration>3:00</duration><title>a</title></event>
+<event id="short"><date>2026-03-01T11:00:00Z</date><duration>0:30</duration><title>b</title></event>
+<event id="late"><date>2026-03-01T14:00:00Z</date><duration>0:30</duration><title>c</title></event>
+</room></day></schedule>"""
+
+
+@pytest.mark.parametrize(
+    ("when", "current", "upcoming"),
+    [
+        ("2026-03-01T09:00:00Z", None, "long"),
+        ("2026-03-01T10:30:00Z", "long", "short"),
+        ("2026-03-01T11:10:00Z", "short", "late"),  # of two running, the one started last
+        ("2026-03-01T11:40:00Z", "long", "late"),  # the short one ended, the long one runs on
+        ("2026-03-01T13:30:00Z", None, "late"),
+        ("2026-03-01T14:29:59Z", "late", None),
+        ("2026-03-01T15:00:00Z", None, None),
+    ],
+)
+def test_overlapping_talks(when: str, current: str | None, upcoming: str | None) -> None:
+    schedule = parse_schedule(OVERLAPPING)
+    talk = schedule.talk_at("R", at(when))
+    following = schedule.next_talk("r", at(when))
+    assert (talk.id if talk else None, following.id if following else None) == (current, upcoming)
