@@ -61,6 +61,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("EDGE_SERVER_LISTENER_TOKEN"),
         help="listener token (default: $EDGE_SERVER_LISTENER_TOKEN)",
     )
+    export = sub.add_parser(
+        "export-talks",
+        help="write each talk's transcript to a folder per talk slug (docs/talks.md)",
+        parents=[common],
+    )
+    export.add_argument("--config", type=Path, help="the server's TOML settings")
+    export.add_argument("--state-dir", type=Path, help="where transcripts live")
+    export.add_argument("--schedule", help="Schedule XML file or URL (default: the setting)")
+    export.add_argument(
+        "--room", action="append", type=_room_name, help="only this room (repeatable)"
+    )
+    export.add_argument("--out", type=Path, required=True, help="folder to write into")
     return parser
 
 
@@ -132,6 +144,14 @@ def _serve(args: argparse.Namespace) -> int:
         )
     else:
         log.info("audio, listener and admin tokens set")
+    from edge_server.core.glossary import GlossaryError
+    from edge_server.rooms.glossary_files import check_glossaries
+
+    try:
+        check_glossaries(settings)
+    except GlossaryError as exc:
+        print(f"edge-server: configuration error: {exc}", file=sys.stderr)
+        return 2
     try:
         settings.state_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -152,11 +172,69 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_schedule(source: str, timeout_s: float) -> bytes:
+    """The schedule's bytes from a file or an http(s) URL (raises ScheduleError)."""
+    import urllib.error
+    import urllib.request
+
+    from edge_server.core.schedule_xml import MAX_SCHEDULE_BYTES, ScheduleError
+
+    try:
+        if not source.startswith(("http://", "https://")):
+            return Path(source).read_bytes()
+        headers = {"User-Agent": f"edge-server/{__version__}"}
+        request = urllib.request.Request(source, headers=headers)  # noqa: S310 (http(s) only)
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
+            data: bytes = response.read(MAX_SCHEDULE_BYTES + 1)
+            return data
+    except (OSError, urllib.error.URLError) as exc:
+        raise ScheduleError(f"cannot read {source}: {exc}") from None
+
+
+def _export_talks(args: argparse.Namespace) -> int:
+    from edge_server.core.schedule_xml import ScheduleError, parse_schedule
+    from edge_server.rooms.talk_export import export_room, rooms_on_disk
+
+    try:
+        settings = load_settings(
+            config_file=args.config,
+            overrides={"state_dir": args.state_dir, "schedule": args.schedule},
+        )
+    except SettingsError as exc:
+        print(f"edge-server export-talks: configuration error: {exc}", file=sys.stderr)
+        return 2
+    if not settings.schedule:
+        print("edge-server export-talks: no schedule (--schedule or the setting)", file=sys.stderr)
+        return 2
+    try:
+        schedule = parse_schedule(_read_schedule(settings.schedule, settings.schedule_timeout_s))
+    except ScheduleError as exc:
+        print(f"edge-server export-talks: schedule {settings.schedule}: {exc}", file=sys.stderr)
+        return 2
+    rooms = args.room or rooms_on_disk(settings)
+    written = 0
+    for room in rooms:
+        try:
+            exported = export_room(settings, schedule, room, args.out)
+        except OSError as exc:
+            print(f"edge-server export-talks: room {room}: {exc}", file=sys.stderr)
+            return 1
+        for item in exported:
+            if item.folder is None:
+                print(f"room {room}: not in the schedule ({item.finals} finals not exported); "
+                      "set schedule_room", file=sys.stderr)  # fmt: skip
+                continue
+            written += 1
+            print(f"{room}\t{item.talk_id}\t{item.finals} finals\t{item.folder}")
+    print(f"{written} talk(s) written to {args.out}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``edge-server``."""
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
-    if not {"serve", "follow", "-h", "--help", "--version"} & set(argv):
+    if not {"serve", "follow", "export-talks", "-h", "--help", "--version"} & set(argv):
         argv = ["serve", *argv]
     args = parser.parse_args(argv)
     # Under systemd with systemd-python: the journal with ROOM=/SESSION= fields; else stderr.
@@ -173,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(follow(args.server, args.room, args.backlog, token=args.token))
         return 0
+    if args.command == "export-talks":
+        return _export_talks(args)
     return _serve(args)
 
 

@@ -13,3 +13,6 @@ LISTEN_PAGE: Path = WEB_ROOT / "listen.html"
 
 STATUS_PAGE: Path = WEB_ROOT / "status.html"
 """The tech lead's status page, served at ``/status``."""
+
+OVERLAY_PAGE: Path = WEB_ROOT / "overlay.html"
+"""The livestream overlay (OBS browser source), served at ``/overlay/{room}``."""

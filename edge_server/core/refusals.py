@@ -13,7 +13,7 @@ MAX_ENTRIES = 20
 """Distinct refused subscribers remembered (the oldest goes first)."""
 KEEP_S = 3600.0
 """A refusal not repeated for this long is forgotten (the screen got its new token, or left)."""
-CLIENTS = frozenset({"kiosk", "listener"})
+CLIENTS = frozenset({"kiosk", "listener", "overlay"})
 """Kinds of page that say what they are (``?client=``); anything else is recorded as unknown."""
 
 

@@ -83,6 +83,14 @@ class RoomSettings:
     """Polly engine: ``standard``, ``neural``, ``generative`` or ``long-form``."""
     voices: Mapping[str, str] = field(default_factory=dict)
     """Preferred Polly voice per language (``{"it" = "Bianca"}``); others are discovered."""
+    schedule_room: str = ""
+    """The room's name in the conference schedule; "" uses the room's own name. Compared
+    without case, spaces or punctuation (``hall-a`` matches ``Hall A``)."""
+    glossary: str = ""
+    """This room's glossary file (TOML), added to the conference's ``glossary``."""
+    talk_offsets: Mapping[str, float] = field(default_factory=dict)
+    """Seconds by talk id that the talk's recording started after its scheduled start
+    (``{"6245" = 95.0}``): that talk's exported cue times are moved back by as much."""
 
     def __post_init__(self) -> None:
         try:
@@ -104,6 +112,9 @@ class RoomSettings:
         for name in ("fallback_grace_s", "voice_fallback_grace_s"):
             if not 0 <= getattr(self, name) <= 3600:
                 raise SettingsError(f"{name} must be within 0-3600")
+        for talk_id, seconds in self.talk_offsets.items():
+            if not -86400 <= seconds <= 86400:
+                raise SettingsError(f"talk_offsets.{talk_id} must be within -86400-86400 s")
 
     @property
     def identifies_language(self) -> bool:
@@ -185,6 +196,19 @@ class ServerSettings:
     tls_key: Path | None = None
     """PEM private key of ``tls_certificate`` (None: the key is in the certificate file).
     Default: the ``tls.key`` systemd credential."""
+    schedule: str = ""
+    """The conference schedule (Schedule XML from pretalx, frab, pentabarf): a file path or
+    an ``http(s)://`` URL; "" for none. Finals are then attributed to talks (docs/talks.md)."""
+    schedule_refresh_s: float = 300.0
+    """How often the schedule is read again (a file that changed, a URL)."""
+    schedule_timeout_s: float = 20.0
+    """Longest wait for the schedule URL to answer completely."""
+    glossary: Path | None = None
+    """The conference's glossary (TOML: ``[corrections]`` and ``terms``), applied to every final
+    of every room before it is stored; None for none (docs/glossary.md)."""
+    trust_clock: bool = False
+    """Attribute finals to talks even while the kernel says the clock is not synchronized (a
+    Pi with a real-time clock module, or a clock set by hand)."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.port <= 65535:
@@ -221,6 +245,10 @@ class ServerSettings:
         except ProxyListError as exc:
             raise SettingsError(f"trusted_proxies: {exc}") from None
         _one_of("proxy_header", self.proxy_header, PROXY_HEADERS)
+        if not 5 <= self.schedule_refresh_s <= 86400:
+            raise SettingsError("schedule_refresh_s must be within 5-86400")
+        if not 0.5 <= self.schedule_timeout_s <= 600:
+            raise SettingsError("schedule_timeout_s must be within 0.5-600")
         if self.tls_key is not None and self.tls_certificate is None:
             raise SettingsError("tls_key is set but tls_certificate is not: give both")
 
@@ -262,6 +290,13 @@ def _room_from_mapping(data: Mapping[str, Any], base: RoomSettings, where: str) 
             if not isinstance(items, list) or not all(isinstance(t, str) for t in items):
                 raise SettingsError(f"{where}.{key} must be a list of strings")
             values[key] = tuple(t.strip() for t in items)
+    if "talk_offsets" in values:
+        offsets = values["talk_offsets"]
+        if not isinstance(offsets, dict) or not all(isinstance(k, str) for k in offsets):
+            raise SettingsError(f"{where}.talk_offsets must be a table of talk id = seconds")
+        values["talk_offsets"] = {
+            k: _coerce(f"{where}.talk_offsets.{k}", v, float) for k, v in offsets.items()
+        }
     if "voices" in values:
         voices = values["voices"]
         if not isinstance(voices, dict) or not all(
@@ -337,8 +372,13 @@ _SCALARS: dict[str, type] = {
     "proxy_header": str,
     "tls_certificate": Path,
     "tls_key": Path,
+    "schedule": str,
+    "schedule_refresh_s": float,
+    "schedule_timeout_s": float,
+    "trust_clock": bool,
+    "glossary": Path,
 }
-_OPTIONAL_PATHS = ("tls_certificate", "tls_key")
+_OPTIONAL_PATHS = ("tls_certificate", "tls_key", "glossary")
 """Paths whose empty value means "not set"."""
 _TOKENS = ("audio_token", "listener_token", "admin_token")
 """Secrets: from ``EDGE_SERVER_*_TOKEN`` or ``$CREDENTIALS_DIRECTORY/{role}-token`` files,
@@ -352,6 +392,7 @@ _ROOM_ENV = {
     "TRANSLATOR": "translator",
     "SYNTHESIZER": "synthesizer",
     "VOICE_FALLBACK_GRACE_S": "voice_fallback_grace_s",
+    "SCHEDULE_ROOM": "schedule_room",
 }
 
 

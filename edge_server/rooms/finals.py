@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from edge_server.core.costs import CostMeter
@@ -45,7 +45,12 @@ class FinalPipeline:
         latency: LatencyStats,
         errors: ErrorLog,
         trace: PipelineTrace | None = None,
+        tag_talk: Callable[[dict[str, Any]], None] | None = None,
+        correct: Callable[[str], str] | None = None,
     ) -> None:
+        """``tag_talk`` marks a final with its talk before it is stored (see
+        :mod:`edge_server.core.talk_transcripts`); ``correct`` applies the glossary to a
+        final's text before it is translated and stored (the text heard is kept as ``heard``)."""
         self.room = room
         self.store = store
         self.broadcaster = broadcaster
@@ -56,6 +61,8 @@ class FinalPipeline:
         self.latency = latency
         self.errors = errors
         self.trace = trace
+        self.tag_talk = tag_talk
+        self.correct = correct
 
     async def commit(
         self, message: dict[str, Any], targets: Sequence[str], arrived_at: float | None
@@ -63,6 +70,11 @@ class FinalPipeline:
         """Translate into ``targets``, write to disk, publish and speak one final; returns the
         stored record. ``arrived_at``: when the audio that ended it arrived (monotonic), for
         the caption latency."""
+        if self.correct is not None:
+            written = self.correct(message["text"])
+            if written != message["text"]:
+                message["heard"] = message["text"]
+                message["text"] = written
         targets = [t for t in targets if t != message["lang"]]
         if self.translator is not None and targets:
             try:
@@ -76,6 +88,8 @@ class FinalPipeline:
                 self.errors.add(f"translation: {exc}")
                 log.warning("room %s: translation failed: %s", self.room, exc)
         message["wall"] = utc_now()
+        if self.tag_talk is not None:
+            self.tag_talk(message)
         trace = self.trace
         if trace is not None:
             trace(Stage.WRITE_START, message)

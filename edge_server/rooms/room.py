@@ -18,10 +18,12 @@ from edge_server.contract.uplink import StreamHello
 from edge_server.core.costs import CostMeter
 from edge_server.core.engine_api import EngineError, Recognizer, Synthesizer, Translator
 from edge_server.core.error_log import ErrorLog
+from edge_server.core.glossary import Glossary, schedule_terms
 from edge_server.core.latency import LatencyStats
 from edge_server.core.live_settings import LiveChange, SettingsConflict, plan_change
 from edge_server.core.room_clock import RoomClock
 from edge_server.core.settings import RoomSettings, ServerSettings
+from edge_server.core.talk_board import TalkBoard
 from edge_server.core.trace import PipelineTrace
 from edge_server.rooms.audio_session import AudioSession, FailureCallback, FinalCallback, RoomHooks
 from edge_server.rooms.fanout import Broadcaster, dumps_message
@@ -51,6 +53,8 @@ class Room:
         rebuild_recognizer: RecognizerBuilder | None = None,
         live_store: LiveSettingsStore | None = None,
         trace: PipelineTrace | None = None,
+        talks: TalkBoard | None = None,
+        glossary: Glossary | None = None,
     ) -> None:
         self.name = name
         self.settings = settings
@@ -58,6 +62,11 @@ class Room:
         self.recognizer = recognizer
         self.translator = translator
         self.store = store
+        self.glossary_files = glossary if glossary is not None else Glossary()
+        """The conference's and this room's glossary files (the schedule's names join them)."""
+        self._glossary: tuple[object, Glossary] = (object(), self.glossary_files)
+        self.talks = talks if talks is not None else TalkBoard()
+        """The conference schedule (shared by every room) and the clock's state."""
         self.trace = trace
         """Sees each step of the pipeline (see :mod:`edge_server.core.trace`); None in service."""
         self.broadcaster = Broadcaster(trace)
@@ -78,6 +87,8 @@ class Room:
             latency=self.latency,
             errors=self.errors,
             trace=trace,
+            tag_talk=lambda message: self.talks.tag(message, self.schedule_room),
+            correct=lambda text: self.glossary().apply(text),
         )
         self.language_override = False
         """True once the tech lead chose the language: it then wins over the node's hello."""
@@ -92,6 +103,20 @@ class Room:
     def source(self) -> SourceInfo | None:
         """The audio source connected now, or None."""
         return self.sources.current
+
+    def glossary(self) -> Glossary:
+        """The glossary files plus the schedule's speakers and title words (rebuilt when the
+        schedule changes)."""
+        schedule = self.talks.schedule
+        if self._glossary[0] is not schedule:
+            names = Glossary.of({}, schedule_terms(schedule))
+            self._glossary = (schedule, self.glossary_files.merged(names))
+        return self._glossary[1]
+
+    @property
+    def schedule_room(self) -> str:
+        """The room's name in the conference schedule (``schedule_room``, else its own)."""
+        return self.settings.schedule_room or self.name
 
     def languages(self) -> list[str]:
         """What a listener may follow: the source language, then the targets."""

@@ -4,6 +4,7 @@ and its card on the tech lead's status page. Read-only views of the room's parts
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import time
 from typing import Any, Protocol
 
@@ -13,6 +14,7 @@ from edge_server.core.error_log import ErrorLog
 from edge_server.core.latency import LatencyStats
 from edge_server.core.room_clock import RoomClock
 from edge_server.core.settings import RoomSettings
+from edge_server.core.talk_board import TalkBoard
 from edge_server.rooms.fanout import Broadcaster
 from edge_server.rooms.listener_speech import SpeechHub
 from edge_server.rooms.sources import SourceSlot
@@ -38,6 +40,12 @@ class RoomParts(Protocol):
     latency: LatencyStats
     costs: CostMeter
     language_override: bool
+    talks: TalkBoard
+
+    @property
+    def schedule_room(self) -> str:
+        """The room's name in the conference schedule."""
+        ...
 
     def languages(self) -> list[str]:
         """The source language, then the targets."""
@@ -66,6 +74,23 @@ def status_message(room: RoomParts) -> dict[str, Any]:
         "languages": room.languages(),
         "speech": room.speech is not None,
         "synthesizer": room.speech.name if room.speech else "none",
+    } | _talk_fields(room)
+
+
+def talk_view(room: RoomParts) -> dict[str, Any] | None:
+    """The room's current and next talk, and why it has none (None: no schedule)."""
+    return room.talks.room_view(room.name, room.schedule_room, dt.datetime.now(dt.UTC))
+
+
+def _talk_fields(room: RoomParts) -> dict[str, Any]:
+    """``talk``/``next_talk`` for screens (title, speakers, times), only with a schedule."""
+    view = talk_view(room)
+    if view is None:
+        return {}
+    brief = ("id", "title", "speakers", "start", "end")
+    return {
+        "talk": {k: view["current"][k] for k in brief} if view["current"] else None,
+        "next_talk": {k: view["next"][k] for k in brief} if view["next"] else None,
     }
 
 
@@ -125,6 +150,7 @@ def health(room: RoomParts) -> dict[str, Any]:
         "synthesizer": room.speech.name if room.speech else "none",
         "voice_offline": room.speech.synthesizer.health().offline if room.speech else False,
         "cost": room.costs.estimate(),
+        "talks": talk_view(room),
     }
 
 
@@ -145,6 +171,15 @@ def storage_alarms(room: RoomParts) -> list[str]:
     if storage["low_space"]:
         alarms.append(f"room {room.name}: low disk space ({storage['free_bytes']} bytes free)")
     return alarms
+
+
+def talk_alarms(room: RoomParts) -> list[str]:
+    """A room the loaded schedule does not know (no talk information for it)."""
+    schedule = room.talks.schedule
+    if schedule is None or schedule.has_room(room.schedule_room):
+        return []
+    error = room.talks.room_error(room.name, room.schedule_room)
+    return [error] if error else []
 
 
 def admin_status(room: RoomParts) -> dict[str, Any]:

@@ -20,13 +20,23 @@ from edge_server.rooms.registry import (
     SynthesizerFactory,
     TranslatorFactory,
 )
-from edge_server.web import health, pages, qr, status_api, transcripts, ws_audio, ws_captions
+from edge_server.web import (
+    health,
+    pages,
+    qr,
+    status_api,
+    talks,
+    transcripts,
+    ws_audio,
+    ws_captions,
+)
 from edge_server.web.access import install_limiter
 from edge_server.web.app_keys import REFUSED, ROOMS, SETTINGS, SOCKETS, STARTED
 from edge_server.web.log_context import room_log_fields
 from edge_server.web.metrics import setup_metrics
 from edge_server.web.open_sockets import OpenSockets
 from edge_server.web.proxies import install_proxies
+from edge_server.web.schedule_feed import schedule_lifecycle
 
 log = logging.getLogger(__name__)
 SHUTDOWN_REASON = b"shutting_down: the server is stopping or restarting"
@@ -51,7 +61,7 @@ async def _close_sockets(app: web.Application) -> None:
 
 async def _no_cache_for_pages(request: web.Request, response: web.StreamResponse) -> None:
     # A kiosk left running for days must pick up new page files after an upgrade.
-    if request.path.startswith(("/static/", "/kiosk/", "/listen/", "/status")):
+    if request.path.startswith(("/static/", "/kiosk/", "/listen/", "/overlay/", "/status")):
         response.headers["Cache-Control"] = "no-cache"
 
 
@@ -79,6 +89,7 @@ def create_app(
     install_proxies(app)
     install_limiter(app)
     app.cleanup_ctx.append(_rooms_lifecycle)
+    app.cleanup_ctx.append(schedule_lifecycle)
     app.on_shutdown.append(_close_sockets)
     app.on_response_prepare.append(_no_cache_for_pages)
     app.add_routes(
@@ -87,12 +98,18 @@ def create_app(
             web.get("/healthz", health.healthz),
             web.get("/kiosk/{room}", pages.kiosk_page),
             web.get("/listen/{room}", pages.listen_page),
+            web.get("/overlay/{room}", pages.overlay_page),
             web.get("/status", pages.status_page),
             web.get("/api/status", status_api.api_status),
             web.post("/api/rooms/{room}/settings", status_api.change_room_settings),
             web.get("/rooms/{room}/qr.svg", qr.qr_code),
             web.get(
                 r"/rooms/{room}/transcript.{fmt:txt|srt|vtt|jsonl}", transcripts.transcript_export
+            ),
+            web.get("/rooms/{room}/talks", talks.list_talks),
+            web.get(
+                r"/rooms/{room}/talks/{talk_id}/transcript.{fmt:txt|srt|vtt|jsonl}",
+                talks.talk_transcript,
             ),
             web.get("/ws/audio/{room}", ws_audio.audio_uplink),
             web.get("/ws/captions/{room}", ws_captions.captions),

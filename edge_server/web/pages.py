@@ -57,6 +57,12 @@ async def listen_page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(kiosk.LISTEN_PAGE, headers={"Cache-Control": "no-cache"})
 
 
+async def overlay_page(request: web.Request) -> web.FileResponse:
+    """The livestream overlay (transparent; docs/overlay.md); the room comes from the URL."""
+    room_or_400(request)
+    return web.FileResponse(kiosk.OVERLAY_PAGE, headers={"Cache-Control": "no-cache"})
+
+
 async def status_page(request: web.Request) -> web.FileResponse:
     """The status page (its data comes from ``/api/status`` with the admin token)."""
     return web.FileResponse(kiosk.STATUS_PAGE, headers={"Cache-Control": "no-cache"})

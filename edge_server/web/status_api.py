@@ -32,12 +32,15 @@ async def api_status(request: web.Request) -> web.Response:
     for name, room in sorted(request.app[ROOMS].rooms.items()):
         rooms[name] = admin_status(room) | {"listen_url": listen_url(request, name)}
     tokens = settings.tokens
+    talks = request.app[ROOMS].talks
     return web.json_response(
         {
             "server": {
                 "version": __version__,
                 "uptime_s": round(time.monotonic() - request.app[STARTED], 1),
                 "auth": {role.value: bool(tokens.of(role)) for role in Role},
+                **talks.report(),
+                "talk_alarms": talks.alarms(),
             },
             "rooms": rooms,
             # Caption subscribers refused lately (a kiosk with an old token), newest first.

@@ -7,6 +7,7 @@ import { readToken } from "./admin-token.js";
 import { setShown, setText } from "./dom.js";
 import { renderDoor } from "./door-sign.js";
 import { isRoomName } from "./protocol.js";
+import { roomTalkText } from "./talk-line.js";
 
 const sign = document.getElementById("sign");
 const problem = document.getElementById("problem");
@@ -16,7 +17,8 @@ function say(text) {
   setShown(problem, text !== "");
 }
 
-async function listenUrl(room, token) {
+/** The listener address (as the QR code has it) and the room's talks, from /api/status. */
+async function roomInfo(room, token) {
   const response = await fetch("/api/status", {
     headers: authHeaders(token), cache: "no-store", signal: AbortSignal.timeout(8000),
   });
@@ -26,7 +28,7 @@ async function listenUrl(room, token) {
   }
   const url = body?.rooms?.[room]?.listen_url;
   if (typeof url !== "string" || url === "") throw new Error(`no room ${room} on this server`);
-  return url;
+  return { listenUrl: url, talk: roomTalkText(body?.rooms?.[room]?.talks) };
 }
 
 async function main() {
@@ -43,7 +45,7 @@ async function main() {
   const img = sign.querySelector("img.qr");
   img.addEventListener("error", () => say("The QR code could not be loaded (token refused?)"));
   try {
-    renderDoor(sign, { room, qrSrc, listenUrl: await listenUrl(room, token) });
+    renderDoor(sign, { room, qrSrc, ...(await roomInfo(room, token)) });
     document.body.dataset.ready = "true";
   } catch (error) {
     console.warn("[door] listener address:", error);

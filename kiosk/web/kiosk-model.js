@@ -6,6 +6,7 @@ import {
   finalFromMessage, isSegment, langOrNull, normalizeLang, roomFromSegment, stringOrNull,
 } from "./protocol.js";
 import { REFUSED_CODES } from "./listener-model.js";
+import { talkOrNull } from "./talk-line.js";
 
 /** Defaults of the kiosk URL parameters (docs/protocol.md, "Kiosk URL parameters"). */
 export const DEFAULT_OPTIONS = Object.freeze({
@@ -111,6 +112,7 @@ export function qrImageUrl(room, token) {
 // State
 
 /**
+ * @typedef {import("./talk-line.js").Talk} Talk
  * @typedef {{segment: number, text: string, lang: string | null,
  *   translations: Record<string, string>}} Final
  * @typedef {{segment: number, text: string, lang: string | null,
@@ -118,7 +120,7 @@ export function qrImageUrl(room, token) {
  * @typedef {{translator: string | null, audio: string | null, targets: string[] | null,
  *   source_lang: string | null, engine: string | null,
  *   signal: {noSignal: boolean, clipping: boolean} | null, offline: boolean,
- *   behind: boolean}} Status
+ *   behind: boolean, talk: Talk | null, nextTalk: Talk | null}} Status
  * @typedef {{room: string | null, connection: "connecting" | "open" | "reconnecting",
  *   finals: Final[], partials: Partial[], lastFinal: number, status: Status | null,
  *   refused: {code: number, kind: string, reason: string} | null}} State
@@ -217,6 +219,8 @@ function applyStatus(state, msg) {
     signal: signalOrNull(msg.signal),
     offline: msg.offline === true,
     behind: msg.behind === true,
+    talk: talkOrNull(msg.talk),
+    nextTalk: talkOrNull(msg.next_talk),
   };
   return { ...state, status };
 }

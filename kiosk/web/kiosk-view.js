@@ -4,11 +4,12 @@
 // the screen's parts on first use, and writes text from the wire with `textContent`, never
 // `innerHTML`.
 
-import { el, reconcile, setAttr, setShown, setText } from "./dom.js";
+import { el, reconcile, setAttr, setData, setShown, setText } from "./dom.js";
 import {
   langAvailability, noticeText, qrImageUrl, refusalText, signalAlarm,
 } from "./kiosk-model.js";
 import { translationFor } from "./protocol.js";
+import { talkLine } from "./talk-line.js";
 
 /** Content signature of each rendered caption element, so unchanged ones are reused. */
 const signatures = new WeakMap();
@@ -48,7 +49,11 @@ function skeleton(container) {
     frame.append(qrImage);
     qr.append(frame, el(doc, "p", "qr-label", "Captions on your phone"));
   }
+  const talk = part(container, "talk", "header");
   return {
+    talk,
+    talkTitle: part(talk, "talk-title", "span"),
+    talkSpeakers: part(talk, "talk-speakers", "span"),
     qr,
     qrImage,
     mode,
@@ -207,6 +212,14 @@ export function render(container, state, options) {
   setText(parts.alarm, alarm);
   setShown(parts.alarm, alarm !== "");
   parts.alarm.dataset.alarm = alarm.replace(" ", "_");
+
+  // The talk on now (or the next one), discreet above the captions: from the `status`.
+  const line = talkLine(state.status?.talk ?? null, state.status?.nextTalk ?? null);
+  setShown(parts.talk, line.kind !== "" && refusal === null);
+  setData(parts.talk, "kind", line.kind);
+  setText(parts.talkTitle, line.title);
+  setText(parts.talkSpeakers, line.speakers);
+  setShown(parts.talkSpeakers, line.speakers !== "");
 
   const showQr = options.qr === true && state.room !== null;
   setShown(parts.qr, showQr);

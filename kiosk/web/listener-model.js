@@ -6,6 +6,7 @@
 import {
   finalFromMessage, isSegment, normalizeLang, roomFromSegment, stringOrNull, voiceFromMessage,
 } from "./protocol.js";
+import { talkOrNull } from "./talk-line.js";
 
 /** How many finals stay on the phone (the newest emphasized, older ones dimmer). */
 export const MAX_LINES = 6;
@@ -45,7 +46,8 @@ export function parseAddress(pathname, search) {
  *   translations: Record<string, string>}} Final
  * @typedef {{languages: string[], speech: boolean, synthesizer: string,
  *   source_lang: string | null, translator: string | null, offline: boolean,
- *   audio: string | null}} Status
+ *   audio: string | null, talk: import("./talk-line.js").Talk | null,
+ *   nextTalk: import("./talk-line.js").Talk | null}} Status
  * @typedef {{room: string | null, connection: "connecting" | "open" | "reconnecting",
  *   refused: {code: number, kind: string, reason: string} | null, retryMs: number | null,
  *   status: Status | null, lang: string | null,
@@ -97,6 +99,8 @@ function applyStatus(state, msg) {
     translator: stringOrNull(msg.translator),
     offline: msg.offline === true,
     audio: stringOrNull(msg.audio),
+    talk: talkOrNull(msg.talk),
+    nextTalk: talkOrNull(msg.next_talk),
   };
   return { ...state, status };
 }

@@ -2,6 +2,7 @@
 // sound player's state: a plain view model, no DOM. listener-view.js draws it.
 
 import { languageName, textIn } from "./listener-languages.js";
+import { talkLine } from "./talk-line.js";
 
 /** True when `lang` is the room's own language (the first of `status.languages`). */
 function isRoomSource(status, lang) {
@@ -80,6 +81,12 @@ function bannerText(state) {
   return "";
 }
 
+/** The talk on now ("Title — speakers") or "Next at HH:MM: …"; "" without a schedule. */
+function talkText(status) {
+  const line = talkLine(status?.talk ?? null, status?.nextTalk ?? null);
+  return line.speakers ? `${line.title} — ${line.speakers}` : line.title;
+}
+
 /**
  * Everything the page shows, computed from the state, the preferences and the sound player's
  * state (no DOM): the language choices, the caption lines (newest last, `age` 0 for the
@@ -138,6 +145,7 @@ export function viewModel(state, sound) {
     sound: soundView(state, sound),
     voice: sound.enabled && state.voice?.lang === lang ? voiceText(state.voice) : "",
     live: open,
+    talk: talkText(status),
   };
 }
 

@@ -93,6 +93,12 @@ export function render(root, vm) {
   setText(part("conn-label"), vm.connection.label);
   setData(part("conn"), "state", vm.connection.state);
 
+  const talk = part("talk");
+  if (talk !== null) {
+    setText(talk, vm.talk);
+    setShown(talk, vm.talk !== "");
+  }
+
   const banner = part("banner");
   setText(banner, vm.banner);
   setShown(banner, vm.banner !== "");

@@ -64,6 +64,7 @@ export function buildCard(doc, name) {
   fact(doc, dl, "cost", "Running cost");
   fact(doc, dl, "finals", "Captions");
   fact(doc, dl, "storage", "Transcript");
+  fact(doc, dl, "talk", "Talk");
 
   const errorsBox = el(doc, "details", "errors");
   const summary = el(doc, "summary", "errors-title");
@@ -134,6 +135,12 @@ export function updateCard(card, view) {
   setText(q("dd.listeners"), listenersText(view.listeners));
   setText(q("dd.cost"), costText(view.cost));
   setText(q("dd.finals"), `${view.finals} final${view.finals === 1 ? "" : "s"}`);
+  // The schedule's current and next talk (docs/talks.md); the line is hidden without one.
+  const talk = q("dd.talk");
+  setText(talk, view.talk);
+  setShown(talk, view.talk !== "");
+  setShown(talk.previousElementSibling, view.talk !== "");
+  talk.dataset.problem = String(view.talk.startsWith("⚠"));
 
   const errorsBox = q(".errors");
   setText(q(".errors-title"), view.errors.length

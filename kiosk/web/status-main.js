@@ -9,6 +9,7 @@ import { renderRooms } from "./status-cards.js";
 import { refusedLines } from "./status-refused.js";
 import { statusView } from "./status-model.js";
 import { POLL_MS, classifyAnswer, linkText, pollDelay } from "./status-poll.js";
+import { talkAlarmLines } from "./talk-line.js";
 
 const FETCH_TIMEOUT_MS = 8000;
 
@@ -21,6 +22,7 @@ const tokenInput = document.getElementById("token-input");
 const forgetButton = document.getElementById("forget-token");
 const emptyLine = document.getElementById("no-rooms");
 const refusedBox = document.getElementById("refused");
+const talkAlarmsBox = document.getElementById("talk-alarms");
 
 let token = readToken();
 let views = new Map();
@@ -95,6 +97,19 @@ function showStatus(body) {
   setText(serverLine, `edge-server ${view.version || "?"}${uptime} · tokens: ` +
     `${auth.length ? auth.join(", ") : "none (open server)"}`);
   showRefused(body?.refused);
+  showLines(talkAlarmsBox, talkAlarmLines(body?.server?.talk_alarms));
+}
+
+/** The schedule's and the clock's alarms (a schedule that cannot be read, a clock not
+ * synchronized while a schedule needs it): loud, above the rooms. */
+function showLines(box, lines) {
+  const list = box.querySelector("ul");
+  list.replaceChildren(...lines.map((line) => {
+    const item = document.createElement("li");
+    item.textContent = line;
+    return item;
+  }));
+  setShown(box, lines.length > 0);
 }
 
 /** Kiosks (and phones) the server refused lately: a screen left with an old token. */

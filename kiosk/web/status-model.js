@@ -5,6 +5,7 @@
 import { withToken } from "./access-token.js";
 import { isObject, num, str, strings } from "./api-fields.js";
 import { bytes, clock, dbfs, meterPercent, seconds, usd } from "./status-format.js";
+import { roomTalkText } from "./talk-line.js";
 
 function sourceView(raw) {
   if (!isObject(raw)) return null;
@@ -201,6 +202,7 @@ export function roomView(name, raw, token = null) {
       .reverse(),
     listenUrl,
     links: roomLinks(name, listenUrl, token),
+    talk: roomTalkText(room.talks),
   };
   view.alarm = roomAlarm(view);
   view.storageAlarm = storageAlarm(view);

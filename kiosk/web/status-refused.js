@@ -22,7 +22,8 @@ export function refusedLines(refused, clock = timeOfDay) {
   const kiosksFirst = [...entries.filter((e) => e.client === "kiosk"),
     ...entries.filter((e) => e.client !== "kiosk")];
   return kiosksFirst.map((e) => {
-    const who = e.client === "kiosk" ? "Kiosk" : e.client === "listener" ? "Phone" : "Client";
+    const who = e.client === "kiosk" ? "Kiosk" : e.client === "listener" ? "Phone"
+      : e.client === "overlay" ? "Stream overlay" : "Client";
     const reason = REASONS[e.reason] ?? String(e.reason ?? "refused");
     const count = Number.isFinite(e.count) && e.count > 1
       ? `, ${e.count}× since ${clock(e.first_at)}, last ${clock(e.last_at)}`

@@ -169,3 +169,44 @@ def test_storage_settings_from_env_and_their_bounds() -> None:
     ):
         with pytest.raises(SettingsError, match=message):
             load_settings(env=env)
+
+
+def test_schedule_settings_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    config = tmp_path / "edge-server.toml"
+    config.write_text(
+        'schedule = "https://pretalx.example.org/c/schedule/export/schedule.xml"\n'
+        "schedule_refresh_s = 60\n"
+        '[rooms.hall-a]\nschedule_room = "Hall A"\ntalk_offsets = { "6245" = 95, "x-1" = 2.5 }\n'
+    )
+    settings = load_settings(config, env={"EDGE_SERVER_TRUST_CLOCK": "yes"})
+    assert settings.schedule.endswith("/schedule.xml")
+    assert (settings.schedule_refresh_s, settings.schedule_timeout_s) == (60.0, 20.0)
+    assert settings.trust_clock is True
+    assert settings.room("hall-a").schedule_room == "Hall A"
+    assert settings.room("hall-a").talk_offsets == {"6245": 95.0, "x-1": 2.5}
+    assert settings.room("other").schedule_room == ""
+    from_env = load_settings(
+        env={"EDGE_SERVER_SCHEDULE": "/srv/schedule.xml", "EDGE_SERVER_SCHEDULE_ROOM": "Janson"}
+    )
+    assert (from_env.schedule, from_env.default_room.schedule_room) == (
+        "/srv/schedule.xml",
+        "Janson",
+    )
+    assert load_settings(env={}).schedule == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("schedule_refresh_s = 1\n", "schedule_refresh_s must be within 5-86400"),
+        ("schedule_timeout_s = 0\n", "schedule_timeout_s must be within 0.5-600"),
+        ("[rooms.a]\ntalk_offsets = 5\n", "rooms.a.talk_offsets must be a table"),
+        ("[rooms.a]\ntalk_offsets = { x = 'late' }\n", "rooms.a.talk_offsets.x must be a number"),
+        ("[rooms.a]\ntalk_offsets = { x = 1e9 }\n", "talk_offsets.x must be within"),
+    ],
+)
+def test_bad_schedule_settings_name_the_setting(tmp_path: Path, text: str, message: str) -> None:
+    config = tmp_path / "edge-server.toml"
+    config.write_text(text)
+    with pytest.raises(SettingsError, match=message):
+        load_settings(config, env={})
