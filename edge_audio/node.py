@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from edge_audio.capture.loop import CaptureLoop, LiveSource
 from edge_audio.capture.sources import Block
 from edge_audio.link.buffer import FrameBuffer
+from edge_audio.link.history import SentHistory
 from edge_audio.link.reconnect import DRAIN_ON_STOP_S, END_TIMEOUT_S, FatalRefusal, UplinkLoop
 from edge_audio.link.uplink import FinalHandler, UplinkSettings
 from edge_audio.pcm.meter import LevelMeter, LevelReport
@@ -118,6 +119,7 @@ class AudioNode:
             policy=uplink_policy
             or BackoffPolicy(first_s=0.5, factor=1.5, max_s=settings.reconnect_max_s),
             on_final=on_final,
+            history=SentHistory(settings.resend_bytes),
         )
         self.notifier = notifier if notifier is not None else Notifier()
         self.ready = False

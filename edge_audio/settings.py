@@ -47,6 +47,9 @@ class NodeSettings:
     """``mix``, ``left``/``right``, or an input number from 1 (``EDGE_AUDIO_CHANNEL``)."""
     buffer_seconds: float = 60.0
     """Audio kept while the server is away, 1-600 s; the oldest is dropped first."""
+    resend_seconds: float = 10.0
+    """The last audio sent that is kept to send again after a reconnect, 0-60 s: what was in
+    flight on a dead link (``EDGE_AUDIO_RESEND_SECONDS``)."""
     silence_dbfs: float = -50.0
     """RMS level (dBFS) below which a second counts as silent (``EDGE_AUDIO_SILENCE_DBFS``)."""
     no_signal_seconds: float = 30.0
@@ -88,6 +91,7 @@ class NodeSettings:
                 f"EDGE_AUDIO_CHANNEL: {self.channel!r} is not 'mix' or an input number from 1"
             )
         _range("EDGE_AUDIO_BUFFER_SECONDS", self.buffer_seconds, 1, 600)
+        _range("EDGE_AUDIO_RESEND_SECONDS", self.resend_seconds, 0, 60)
         _range("EDGE_AUDIO_SILENCE_DBFS", self.silence_dbfs, -120, 0)
         _range("EDGE_AUDIO_NO_SIGNAL_SECONDS", self.no_signal_seconds, 1, 86400)
         _range("EDGE_AUDIO_FRAME_MS", self.frame_ms, MIN_FRAME_MS, MAX_FRAME_MS)
@@ -116,6 +120,11 @@ class NodeSettings:
         """The buffer's bound in bytes of 16 kHz mono s16le."""
         return int(self.buffer_seconds * BYTES_PER_SECOND) // 2 * 2
 
+    @property
+    def resend_bytes(self) -> int:
+        """The resend history's bound in bytes."""
+        return int(self.resend_seconds * BYTES_PER_SECOND) // 2 * 2
+
 
 ENV_NAMES: dict[str, str] = {
     "server": "EDGE_AUDIO_SERVER",
@@ -124,6 +133,7 @@ ENV_NAMES: dict[str, str] = {
     "device": "EDGE_AUDIO_DEVICE",
     "channel": "EDGE_AUDIO_CHANNEL",
     "buffer_seconds": "EDGE_AUDIO_BUFFER_SECONDS",
+    "resend_seconds": "EDGE_AUDIO_RESEND_SECONDS",
     "silence_dbfs": "EDGE_AUDIO_SILENCE_DBFS",
     "no_signal_seconds": "EDGE_AUDIO_NO_SIGNAL_SECONDS",
     "frame_ms": "EDGE_AUDIO_FRAME_MS",

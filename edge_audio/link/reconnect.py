@@ -2,11 +2,16 @@
 
 Frames come from the bounded :class:`~edge_audio.link.buffer.FrameBuffer`, which keeps filling
 while the server is away. After each reconnection the loop sends ``gap`` (how long it was
-away, how much audio it had to drop) right after ``ready``, then the buffered audio as fast as
-the server takes it, then live audio. Refusals a configuration error causes (``bad_hello``,
-``unsupported_format``, ``unsupported_language``, an invalid room, a refused token) are
-fatal (:func:`edge_server.contract.server_replies.is_fatal`): retrying would not fix them.
-Everything else (server restarting, busy, connection lost) is retried with
+away, how much audio it had to drop) right after ``ready``, then the last seconds sent on the
+lost connection again (:mod:`edge_audio.link.history`: they may have died in flight; a server
+that has this stream drops what it already had), then the buffered audio as fast as the server
+takes it, then live audio. Every frame's place in the node's stream is told with ``position``
+wherever it does not follow on from the frame before.
+
+Refusals a configuration error causes (``bad_hello``, ``unsupported_format``,
+``unsupported_language``, an invalid room, a refused token) are fatal
+(:func:`edge_server.contract.server_replies.is_fatal`): retrying would not fix them. Everything
+else (server restarting, busy, connection lost) is retried with
 :class:`~edge_server.contract.backoff.BackoffPolicy` jitter.
 """
 
@@ -17,22 +22,28 @@ import contextlib
 import dataclasses
 import json
 import logging
+import secrets
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from edge_audio.link.buffer import FrameBuffer
+from edge_audio.link.buffer import FrameBuffer, Positioned
+from edge_audio.link.history import SentHistory, plan_resend
 from edge_audio.link.uplink import (
     AudioUplink,
     FinalHandler,
+    Ready,
     ServerRefused,
     UplinkError,
     UplinkLost,
     UplinkSettings,
 )
 from edge_audio.pcm.meter import LevelReport
+from edge_server.contract.audio_format import BYTES_PER_SAMPLE, BYTES_PER_SECOND
 from edge_server.contract.backoff import Backoff, BackoffPolicy
 from edge_server.contract.server_replies import is_fatal
+from edge_server.contract.uplink import build_position
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +78,8 @@ class LinkStats:
     """``(dropped_s, offline_s)`` of every ``gap`` sent."""
     frames_sent: int = 0
     bytes_sent: int = 0
+    resent_s: list[float] = dataclasses.field(default_factory=list)
+    """Seconds of audio offered again after each reconnect that resent any."""
 
 
 class UplinkLoop:
@@ -80,9 +93,11 @@ class UplinkLoop:
         device: Callable[[], str] = str,
         policy: BackoffPolicy | None = None,
         on_final: FinalHandler | None = None,
+        history: SentHistory | None = None,
     ) -> None:
         """``wake`` is set whenever a frame or a level report is added; ``device`` gives the
-        ``hello.device`` text at each connection."""
+        ``hello.device`` text at each connection; ``history`` keeps what was sent, to resend
+        (None: nothing is resent)."""
         self.settings = settings
         self.buffer = buffer
         self.wake = wake
@@ -93,8 +108,14 @@ class UplinkLoop:
         """A send that makes no progress for this long means the link is dead. (A ping cannot
         tell while the write buffer is full: websockets queues it behind the audio.)"""
         self.stats = LinkStats()
+        self.stream_id = secrets.token_hex(8)
+        """This node process's stream (``hello.stream``): a restart is a new stream."""
+        self.history = history if history is not None else SentHistory(0)
         self._level: LevelReport | None = None
         self._lost_at: float | None = None
+        self._resend: deque[Positioned] = deque()
+        self._positions = False
+        self._next_position: int | None = None
 
     def post_level(self, report: LevelReport) -> None:
         """Send ``report`` at the next chance (only the latest one is kept)."""
@@ -113,7 +134,9 @@ class UplinkLoop:
         try:
             await self.wake.wait()  # the first frame or level: the hello can name the device
             while not stop.is_set():
-                settings = dataclasses.replace(self.settings, device=self.device() or None)
+                settings = dataclasses.replace(
+                    self.settings, device=self.device() or None, stream=self.stream_id
+                )
                 uplink = AudioUplink(settings, on_final=self.on_final)
                 started: float | None = None
                 try:
@@ -122,6 +145,7 @@ class UplinkLoop:
                     attempts = 0
                     self.stats.connects += 1
                     self.stats.state, self.stats.session = "connected", ready.session
+                    self._plan_resend(ready)
                     await self._send_gap(uplink)
                     await self._stream(uplink, stop)
                 except ServerRefused as exc:
@@ -160,6 +184,16 @@ class UplinkLoop:
         else:
             log.debug("cannot reach the server (attempt %d): %s", attempts + 1, exc)
 
+    def _plan_resend(self, ready: Ready) -> None:
+        plan = plan_resend(self.history.take(), self.stream_id, ready.stream, ready.received)
+        self._positions, self._next_position = plan.positions, None
+        self._resend = deque(plan.resend)
+        if plan.resend:
+            seconds = sum(len(frame) for _, frame in plan.resend) / BYTES_PER_SECOND
+            self.stats.resent_s.append(round(seconds, 3))
+        if self.stats.connects > 1:
+            log.info("reconnected: %s", plan.why)
+
     async def _send_gap(self, uplink: AudioUplink) -> None:
         dropped = self.buffer.take_dropped_seconds()
         if self._lost_at is None and dropped == 0:
@@ -193,12 +227,12 @@ class UplinkLoop:
                 if self._level is not None:
                     report, self._level = self._level, None
                     await self._send(uplink, json.dumps(report.to_message()))
-                frame = self.buffer.pop()
-                if frame is None:
+                item = self._next_frame()
+                if item is None:
                     await self.wake.wait()
                     continue
-                await self._send(uplink, frame)
-                if len(self.buffer):
+                await self._send_frame(uplink, *item)
+                if self._resend or len(self.buffer):
                     await asyncio.sleep(0)  # a long backlog must not starve capture
             await self._finish(uplink)
         finally:
@@ -206,6 +240,18 @@ class UplinkLoop:
                 lost.cancel()
             with contextlib.suppress(asyncio.CancelledError, UplinkError):
                 await lost
+
+    def _next_frame(self) -> Positioned | None:
+        """The next frame to send: what is resent first, then the buffer's oldest."""
+        return self._resend.popleft() if self._resend else self.buffer.pop_positioned()
+
+    async def _send_frame(self, uplink: AudioUplink, position: int, frame: bytes) -> None:
+        """Send ``frame``, after a ``position`` when it does not follow on from the last."""
+        self.history.record(position, frame)  # before sending: the send itself may die
+        if self._positions and position != self._next_position:
+            await self._send(uplink, build_position(position))
+        self._next_position = position + len(frame) // BYTES_PER_SAMPLE
+        await self._send(uplink, frame)
 
     async def _send(self, uplink: AudioUplink, data: bytes | str) -> None:
         """Send, declaring the link dead when the send makes no progress for ``stall_s``."""
@@ -221,9 +267,9 @@ class UplinkLoop:
     async def _finish(self, uplink: AudioUplink) -> None:
         """Shutdown: send what is buffered (briefly), then ``end`` and wait for ``ended``."""
         deadline = time.monotonic() + DRAIN_ON_STOP_S
-        while time.monotonic() < deadline and (frame := self.buffer.pop()) is not None:
-            await self._send(uplink, frame)
-        if len(self.buffer):
+        while time.monotonic() < deadline and (item := self._next_frame()) is not None:
+            await self._send_frame(uplink, *item)
+        if self._resend or len(self.buffer):
             log.warning("stopping: %.1f s of buffered audio not sent", self.buffer.seconds)
         ended = await uplink.end()
         log.info(

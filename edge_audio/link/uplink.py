@@ -94,6 +94,8 @@ class UplinkSettings:
     """Seconds to wait for the close that follows a fatal ``error``."""
     device: str | None = None
     """``hello.device``: the capture device, shown by the server (None: not said)."""
+    stream: str | None = None
+    """``hello.stream``: the node's stream id, for ``position`` messages (None: unpositioned)."""
     token: str | None = field(default=None, repr=False)
     """The server's audio token, sent as ``Authorization: Bearer`` (None: no token)."""
     ping_interval: float | None = 20.0
@@ -117,6 +119,10 @@ class Ready:
     language: str
     max_frame_bytes: int
     timeline_start: float
+    stream: str | None = None
+    """The stream id the server repeated (None: it takes no positions)."""
+    received: int | None = None
+    """Where the server's audio of that stream ends, in samples (None: it has none)."""
 
     @classmethod
     def from_message(cls, msg: dict[str, Any]) -> Ready:
@@ -125,6 +131,13 @@ class Ready:
         if not isinstance(max_frame, int) or isinstance(max_frame, bool) or max_frame < 2:
             max_frame = DEFAULT_MAX_FRAME_BYTES
         start = msg.get("timeline_start")
+        stream = msg.get("stream")
+        stream_id, received = None, None
+        if isinstance(stream, dict) and isinstance(stream.get("id"), str):
+            stream_id = stream["id"]
+            got = stream.get("received")
+            if isinstance(got, int) and not isinstance(got, bool) and got >= 0:
+                received = got
         return cls(
             room=str(msg.get("room", "")),
             session=str(msg.get("session", "")),
@@ -132,6 +145,8 @@ class Ready:
             language=str(msg.get("language", "")),
             max_frame_bytes=max_frame,
             timeline_start=float(start) if isinstance(start, int | float) else 0.0,
+            stream=stream_id,
+            received=received,
         )
 
 
@@ -332,7 +347,9 @@ class AudioUplink:
         assert self._ws is not None
         s = self.settings
         try:
-            await self._ws.send(build_hello(s.language, s.client_name, s.client_version, s.device))
+            await self._ws.send(
+                build_hello(s.language, s.client_name, s.client_version, s.device, s.stream)
+            )
             async with asyncio.timeout(self.settings.ready_timeout):
                 while True:
                     msg = _parse(await self._ws.recv())

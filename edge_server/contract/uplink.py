@@ -1,5 +1,5 @@
 """The audio uplink's messages (``/ws/audio/{room}``): errors and their close codes, ``hello``,
-``level``, frames; parsed for the server and built for the client. Pure, no I/O.
+``level``, ``position``, frames; parsed for the server and built for the client. Pure, no I/O.
 
 The server's state machine over these is :mod:`edge_server.contract.uplink_server`; what a client
 makes of the server's replies is :mod:`edge_server.contract.server_replies`. See
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,11 @@ from edge_server.contract.names import InvalidName, validate_language
 
 MAX_CLIENT_FIELD = 64
 MAX_DEVICE_FIELD = 128
+STREAM_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+"""A stream id (``hello.stream``): 8-64 letters, digits, ``-`` or ``_``; random per node
+process."""
+MAX_POSITION = 2**53 - 1
+"""The largest sample position (JSON numbers stay exact below 2**53: 17,800 years of audio)."""
 
 
 class ErrorCode(enum.StrEnum):
@@ -94,6 +100,9 @@ class StreamHello:
     client_version: str
     device: str = ""
     """The capture device the node described (empty when it did not say)."""
+    stream: str | None = None
+    """The node's stream id: it sends ``position`` messages and may resend audio after a
+    reconnect. None: an older node, whose frames are taken as they come."""
 
 
 @dataclass(frozen=True)
@@ -167,11 +176,17 @@ def parse_hello(text: str | bytes) -> StreamHello:
         raise ProtocolError(
             ErrorCode.BAD_HELLO, f"hello 'device' must be a string of at most {MAX_DEVICE_FIELD}"
         )
+    stream = obj.get("stream")
+    if stream is not None and not (isinstance(stream, str) and STREAM_ID.fullmatch(stream)):
+        raise ProtocolError(
+            ErrorCode.BAD_HELLO, "hello 'stream' must be 8-64 letters, digits, '-' or '_'"
+        )
     return StreamHello(
         language=language,
         client_name=_client_field(client, "name"),
         client_version=_client_field(client, "version"),
         device=device,
+        stream=stream,
     )
 
 
@@ -183,6 +198,17 @@ def number_field(obj: dict[str, Any], key: str, low: float, high: float) -> floa
     if not low <= value <= high:
         raise ProtocolError(ErrorCode.BAD_MESSAGE, f"'{key}' {value} is outside {low}..{high}")
     return float(value)
+
+
+def parse_position(obj: dict[str, Any]) -> int:
+    """The sample index of a ``position`` message (``bad_message`` unless a whole number within
+    ``0..MAX_POSITION``)."""
+    value = obj.get("sample")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, "'sample' must be a whole number")
+    if not 0 <= value <= MAX_POSITION:
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, f"'sample' {value} is outside 0..2**53-1")
+    return value
 
 
 def _flag(obj: dict[str, Any], key: str) -> bool:
@@ -224,12 +250,17 @@ def check_frame(pcm: bytes, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> N
 
 
 def build_hello(
-    language: str | None, client_name: str, client_version: str, device: str | None = None
+    language: str | None,
+    client_name: str,
+    client_version: str,
+    device: str | None = None,
+    stream: str | None = None,
 ) -> str:
     """The ``hello`` text a client sends first.
 
     ``device`` (optional) describes the capture device; it is cut to the
     :data:`MAX_DEVICE_FIELD` characters the server accepts, and left out when empty.
+    ``stream`` (optional, see :data:`STREAM_ID`) says the client will send ``position``.
     """
     msg: dict[str, Any] = {
         "type": "hello",
@@ -242,7 +273,14 @@ def build_hello(
         msg["language"] = language
     if device:
         msg["device"] = device[:MAX_DEVICE_FIELD]
+    if stream is not None:
+        msg["stream"] = stream
     return json.dumps(msg)
+
+
+def build_position(sample: int) -> str:
+    """The ``position`` text: the next frame starts at ``sample`` of the client's stream."""
+    return json.dumps({"type": "position", "sample": sample})
 
 
 def build_end() -> str:

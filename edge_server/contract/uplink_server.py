@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from edge_server.contract.audio_format import DEFAULT_MAX_FRAME_BYTES
+from edge_server.contract.audio_format import BYTES_PER_SAMPLE, DEFAULT_MAX_FRAME_BYTES
 from edge_server.contract.uplink import (
     ErrorCode,
     ProtocolError,
@@ -21,6 +21,7 @@ from edge_server.contract.uplink import (
     number_field,
     parse_hello,
     parse_level,
+    parse_position,
 )
 
 
@@ -36,6 +37,9 @@ class AudioReceived:
     """A valid audio frame."""
 
     pcm: bytes
+    position: int | None = None
+    """The sample index of its first sample in the node's stream (None: an unpositioned
+    stream, the node said no ``stream`` in ``hello``)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,9 @@ class AudioUplinkProtocol:
     """The server's side of one audio connection: messages in, :data:`UplinkEvent` out.
 
     A fatal refusal moves the machine to ``CLOSED``; anything received after that is ignored.
+    A client that named a ``stream`` in ``hello`` says where its frames go with ``position``
+    (before its first frame, and whenever its audio does not follow on from the last frame);
+    the machine counts on from there and gives each frame its position.
     """
 
     def __init__(self, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> None:
@@ -87,6 +94,10 @@ class AudioUplinkProtocol:
         self.state = UplinkState.AWAIT_HELLO
         self.frames = 0
         self.audio_bytes = 0
+        self.stream: str | None = None
+        """The client's stream id (None: it sends no positions)."""
+        self.position: int | None = None
+        """The sample index the next frame starts at (positioned streams)."""
 
     def _refuse(self, error: ProtocolError) -> list[UplinkEvent]:
         if error.fatal:
@@ -103,6 +114,7 @@ class AudioUplinkProtocol:
             except ProtocolError as exc:
                 return self._refuse(exc)
             self.state = UplinkState.STREAMING
+            self.stream = hello.stream
             return [HelloReceived(hello)]
         try:
             obj = load_object(text, ErrorCode.BAD_MESSAGE, "a control message")
@@ -119,6 +131,13 @@ class AudioUplinkProtocol:
         try:
             if kind == "level":
                 return [LevelReceived(parse_level(obj))]
+            if kind == "position":
+                if self.stream is None:
+                    raise ProtocolError(
+                        ErrorCode.BAD_MESSAGE, "'position' needs a 'stream' in hello"
+                    )
+                self.position = parse_position(obj)
+                return []
             if kind == "gap":
                 return [
                     GapReceived(
@@ -144,6 +163,16 @@ class AudioUplinkProtocol:
             check_frame(data, self.max_frame_bytes)
         except ProtocolError as exc:
             return self._refuse(exc)
+        position = self.position
+        if self.stream is not None:
+            if position is None:
+                return self._refuse(
+                    ProtocolError(
+                        ErrorCode.BAD_MESSAGE,
+                        "a stream named in hello sends 'position' before its first frame",
+                    )
+                )
+            self.position = position + len(data) // BYTES_PER_SAMPLE
         self.frames += 1
         self.audio_bytes += len(data)
-        return [AudioReceived(data)]
+        return [AudioReceived(data, position)]

@@ -4,9 +4,15 @@ Segment ids increase within a room and are never reused, even across restarts; t
 counts the seconds of audio the room has heard, across sessions and restarts, plus audio a node
 reported dropping while it was away. Both start from the transcript on disk. The room owns the
 clock; an audio session moves it only through these methods.
+
+The clock also remembers how far the room has heard each recent node stream
+(:class:`~edge_server.core.stream_positions.StreamLedger`), so audio a reconnecting node sends
+again is not recognized twice. That memory is not on disk: after a restart every stream is new.
 """
 
 from __future__ import annotations
+
+from edge_server.core.stream_positions import StreamLedger
 
 
 class RoomClock:
@@ -15,6 +21,8 @@ class RoomClock:
     def __init__(self, next_segment: int = 1, timeline: float = 0.0) -> None:
         self._next_segment = next_segment
         self._timeline = timeline
+        self.streams = StreamLedger()
+        """Where each recent positioned stream's received audio ends."""
 
     @property
     def next_segment(self) -> int:

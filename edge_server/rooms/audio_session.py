@@ -4,7 +4,9 @@
 :class:`~edge_server.core.captions.CaptionTracker`) and hands finals to the room through the
 narrow :class:`RoomHooks`: it never sees the room itself. It moves the room's
 :class:`~edge_server.core.room_clock.RoomClock`, reports a recognizer failure at once, and
-finalizes what it received even when its connection vanished.
+finalizes what it received even when its connection vanished. Of a positioned stream it
+recognizes only what the room does not have yet
+(:func:`~edge_server.core.stream_positions.place_frame`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from edge_server.contract.audio_format import BYTES_PER_SAMPLE, SAMPLE_RATE
 from edge_server.contract.uplink import ErrorCode, ProtocolError
 from edge_server.core.captions import CaptionTracker
 from edge_server.core.engine_api import (
@@ -27,10 +30,14 @@ from edge_server.core.engine_api import (
 )
 from edge_server.core.latency import ArrivalClock
 from edge_server.core.room_clock import RoomClock
+from edge_server.core.stream_positions import place_frame
 from edge_server.core.trace import PipelineTrace, Stage
 from edge_server.rooms.sources import FINISH_TIMEOUT_S, SourceInfo
 
 log = logging.getLogger(__name__)
+
+MAX_LOST_S = 86400.0
+"""The most a position jump moves the timeline on (as for ``gap.dropped_s``)."""
 
 FinalCallback = Callable[[dict[str, Any]], Awaitable[None]]
 FailureCallback = Callable[[EngineError], Coroutine[Any, Any, None]]
@@ -137,14 +144,32 @@ class AudioSession:
             if exc is not None:
                 raise EngineError(str(exc)) from exc
 
-    async def feed(self, pcm: bytes) -> None:
-        """Pass a frame to the recognizer and move the room's clock."""
+    async def feed(self, pcm: bytes, position: int | None = None) -> None:
+        """Pass a frame to the recognizer and move the room's clock.
+
+        ``position`` (a positioned stream): the frame's first sample in the node's stream.
+        What the room already has of it is dropped; a jump past the end of what it has (audio
+        the node lost) moves the timeline on first.
+        """
         if self.hooks.trace is not None:
             self.hooks.trace(Stage.FRAME_IN, pcm)
         if self._switching is not None:
             await asyncio.shield(self._switching)
         self._check_consumer()
         assert self._stream is not None
+        stream, end = self.source.stream, None
+        if stream is not None and position is not None:
+            place = place_frame(
+                self.hooks.clock.streams.end(stream), position, len(pcm) // BYTES_PER_SAMPLE
+            )
+            if place.lost:
+                self._move_on(min(place.lost / SAMPLE_RATE, MAX_LOST_S))
+            if place.keep_from:
+                self.source.repeated_bytes += place.keep_from * BYTES_PER_SAMPLE
+                pcm = pcm[place.keep_from * BYTES_PER_SAMPLE :]
+            end = place.end
+            if not pcm:
+                return
         arrived = time.monotonic()
         await self._stream.send_audio(pcm)
         self.hooks.count_audio(self.hooks.recognizer().name, len(pcm))
@@ -153,6 +178,8 @@ class AudioSession:
         clock = self.hooks.clock
         clock.heard(self.timeline_start + self._skipped + self.source.audio_seconds)
         self._arrivals.record(clock.timeline, arrived)
+        if stream is not None and end is not None:
+            clock.streams.heard(stream, end)
 
     async def switch(self, language: str, recognizer: Recognizer | None) -> None:
         """Continue in ``language`` (on ``recognizer`` if given): the utterance in progress is
@@ -185,16 +212,22 @@ class AudioSession:
             done.set_result(None)
 
     def skip(self, dropped_s: float, offline_s: float) -> None:
-        """The node dropped ``dropped_s`` seconds of audio while away: move the timeline on."""
+        """The node dropped ``dropped_s`` seconds of audio while away: move the timeline on
+        (a positioned stream's own positions do that, frame by frame: only counted here)."""
         self.source.gaps += 1
         self.source.dropped_s += dropped_s
-        self._skipped += dropped_s
-        self._tracker.timeline_offset += dropped_s
-        self.hooks.clock.skip(dropped_s)
+        if self.source.stream is None:
+            self._move_on(dropped_s)
         log.warning(
             "room %s: %s was away %.1f s and dropped %.1f s of audio",
             self.hooks.room, self.source.session, offline_s, dropped_s,
         )  # fmt: skip
+
+    def _move_on(self, seconds: float) -> None:
+        """Audio the node lost: the timeline (and the captions after it) move on by this."""
+        self._skipped += seconds
+        self._tracker.timeline_offset += seconds
+        self.hooks.clock.skip(seconds)
 
     async def finish(self) -> None:
         """Finalize the utterance in progress and wait until every final is on disk.

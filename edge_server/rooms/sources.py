@@ -40,6 +40,11 @@ class SourceInfo:
     """How many times the node reported a gap (it reconnected after being away)."""
     dropped_s: float = 0.0
     """Seconds of audio the node reported dropping while away."""
+    stream: str | None = None
+    """The node's stream id (``hello.stream``); None for a node that sends no positions."""
+    repeated_bytes: int = 0
+    """Audio the node sent again after a reconnect that the room already had (not
+    recognized twice)."""
     abort: Callable[[], None] | None = field(default=None, repr=False)
     """Drops this source's connection at once (to let the same node reconnect)."""
     released: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
@@ -114,6 +119,7 @@ class SourceSlot:
             language=language,
             remote=remote,
             device=hello.device,
+            stream=hello.stream,
         )
         self._on_change()
         return self.current

@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from edge_server import __version__
-from edge_server.contract.audio_format import WS_MAX_MESSAGE_BYTES
+from edge_server.contract.audio_format import BYTES_PER_SECOND, WS_MAX_MESSAGE_BYTES
 from edge_server.contract.uplink import ErrorCode, ProtocolError, StreamHello
 from edge_server.contract.uplink_server import (
     AudioReceived,
@@ -149,8 +149,10 @@ async def _run_source(
         # it received: end_session runs as the room's task.
         failure = await room.end_session(session, source)
         log.info(
-            "room %s: audio source %s gone after %.1f s of audio, %d finals",
-            room.name, source.session, source.audio_seconds, source.finals,
+            "room %s: audio source %s gone after %.1f s of audio (%.1f s more received again "
+            "and dropped), %d finals",
+            room.name, source.session, source.audio_seconds,
+            source.repeated_bytes / BYTES_PER_SECOND, source.finals,
         )  # fmt: skip
     if failure is not None:
         await _refuse(
@@ -173,7 +175,7 @@ async def _run_source(
 def _ready_message(
     room: Room, session_id: str, session: AudioSession, protocol: AudioUplinkProtocol
 ) -> dict[str, Any]:
-    return {
+    ready: dict[str, Any] = {
         "type": "ready",
         "room": room.name,
         "session": session_id,
@@ -183,6 +185,12 @@ def _ready_message(
         "timeline_start": round(session.timeline_start, 3),
         "server": {"name": "edge-server", "version": __version__},
     }
+    if protocol.stream is not None:  # the node may resend: say how far the room has its audio
+        ready["stream"] = {
+            "id": protocol.stream,
+            "received": room.clock.streams.end(protocol.stream),
+        }
+    return ready
 
 
 async def _pump_audio(
@@ -195,7 +203,7 @@ async def _pump_audio(
             continue
         for event in events:
             if isinstance(event, AudioReceived):
-                await session.feed(event.pcm)
+                await session.feed(event.pcm, event.position)
             elif isinstance(event, LevelReceived):
                 room.sources.update_signal(session.source, event.level)
             elif isinstance(event, GapReceived):

@@ -118,3 +118,17 @@ def test_dataclass_checks_typed_values_too() -> None:
         NodeSettings(server="http://x", room="r", channel=0)
     with pytest.raises(SettingsError, match="EDGE_AUDIO_FRAME_MS"):
         NodeSettings(server="http://x", room="r", frame_ms=True)  # type: ignore[arg-type]
+
+
+def test_resend_seconds_setting() -> None:
+    from edge_audio.settings import NodeSettings, SettingsError, load_settings
+
+    base = {"EDGE_AUDIO_SERVER": "http://127.0.0.1:8080", "EDGE_AUDIO_ROOM": "main"}
+    assert load_settings(base, {}, {}).resend_seconds == 10.0
+    settings = load_settings(base | {"EDGE_AUDIO_RESEND_SECONDS": "2.5"}, {}, {})
+    assert (settings.resend_seconds, settings.resend_bytes) == (2.5, 80000)
+    assert load_settings(base | {"EDGE_AUDIO_RESEND_SECONDS": "0"}, {}, {}).resend_bytes == 0
+    for bad in ("-1", "61", "soon"):
+        with pytest.raises(SettingsError, match="EDGE_AUDIO_RESEND_SECONDS"):
+            load_settings(base | {"EDGE_AUDIO_RESEND_SECONDS": bad}, {}, {})
+    assert NodeSettings(server="http://h:1", room="main", resend_seconds=60).resend_seconds == 60

@@ -93,7 +93,12 @@ async def run(settings: NodeSettings) -> int:
         json.dumps(
             {
                 "stopped": code,
-                "link": {"connects": stats.connects, "gaps": stats.gaps, "state": stats.state},
+                "link": {
+                    "connects": stats.connects,
+                    "gaps": stats.gaps,
+                    "state": stats.state,
+                    "resent_s": stats.resent_s,
+                },
                 "buffer_dropped_bytes": node.buffer.dropped_bytes,
             }
         ),
@@ -108,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--room", default="main")
     parser.add_argument("--ping-interval", type=float, default=5.0)
     parser.add_argument("--ping-timeout", type=float, default=10.0)
+    parser.add_argument("--buffer-seconds", type=float, default=60.0)
+    parser.add_argument("--resend-seconds", type=float, default=10.0)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -118,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         language="en-US",
         ping_interval_s=args.ping_interval,
         ping_timeout_s=args.ping_timeout,
+        buffer_seconds=args.buffer_seconds,
+        resend_seconds=args.resend_seconds,
     )
     return asyncio.run(run(settings))
 

@@ -71,3 +71,27 @@ def test_clear_is_not_a_drop() -> None:
 def test_invalid_buffer() -> None:
     with pytest.raises(ValueError, match="positive"):
         FrameBuffer(0)
+
+
+@pytest.mark.parametrize(
+    ("max_bytes", "sizes", "positions"),
+    [
+        # Position = samples pushed before the frame, whether or not they were dropped.
+        (100, [40, 40], [0, 20]),
+        (100, [40, 40, 40], [20, 40]),
+        (100, [40, 40, 40, 40, 40], [60, 80]),
+        # A frame larger than the buffer keeps its newest part, at that part's position.
+        (10, [8, 16], [7]),
+    ],
+)
+def test_each_frame_keeps_its_position_in_the_stream(
+    max_bytes: int, sizes: list[int], positions: list[int]
+) -> None:
+    buf = FrameBuffer(max_bytes)
+    for size in sizes:
+        buf.push(b"\0" * size)
+    out = []
+    while (item := buf.pop_positioned()) is not None:
+        out.append(item[0])
+    assert out == positions
+    assert buf.next_position == sum(sizes) // 2
