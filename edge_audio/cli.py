@@ -216,7 +216,10 @@ def _stream_file(args: argparse.Namespace) -> int:
         _error(f"{args.file}: {exc}")
         return EXIT_USAGE
     settings = UplinkSettings(
-        url=url, language=args.lang, token=os.environ.get("EDGE_AUDIO_TOKEN") or None
+        url=url,
+        language=args.lang,
+        token=os.environ.get("EDGE_AUDIO_TOKEN") or None,
+        ca_file=os.environ.get("EDGE_AUDIO_CA_FILE") or None,
     )
     log.info("streaming %s to %s at speed %g", source.describe(), url, args.speed)
     coro = stream_source(

@@ -53,6 +53,7 @@ def uplink_settings(settings: NodeSettings) -> UplinkSettings:
         write_limit=WRITE_LIMIT_BYTES,
         send_buffer_bytes=SEND_BUFFER_BYTES,
         token=settings.token,
+        ca_file=settings.ca_file,
     )
 
 

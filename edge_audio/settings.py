@@ -69,6 +69,9 @@ class NodeSettings:
     stall_seconds: float = 3.0
     """No audio from an open device for this long counts as the device gone
     (``EDGE_AUDIO_STALL_SECONDS``)."""
+    ca_file: str | None = None
+    """PEM file of the certificate authority that signed a ``wss://``/``https://`` server's
+    certificate (a venue's local CA); None trusts the system's store (``EDGE_AUDIO_CA_FILE``)."""
 
     def __post_init__(self) -> None:
         try:
@@ -142,6 +145,7 @@ ENV_NAMES: dict[str, str] = {
     "ping_timeout_s": "EDGE_AUDIO_PING_TIMEOUT",
     "reconnect_max_s": "EDGE_AUDIO_RECONNECT_MAX_SECONDS",
     "stall_seconds": "EDGE_AUDIO_STALL_SECONDS",
+    "ca_file": "EDGE_AUDIO_CA_FILE",
 }
 """Settings field -> environment variable."""
 

@@ -89,6 +89,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from edge_server.web.app import create_app
     from edge_server.web.systemd_lifecycle import SystemdNotify
+    from edge_server.web.tls import TlsError, server_context
 
     try:
         settings = load_settings(
@@ -102,13 +103,19 @@ def _serve(args: argparse.Namespace) -> int:
                 "fsync": False if args.no_fsync else None,
             },
         )
-    except SettingsError as exc:
+        tls = (
+            server_context(settings.tls_certificate, settings.tls_key)
+            if settings.tls_certificate is not None
+            else None
+        )
+    except (SettingsError, TlsError) as exc:
         print(f"edge-server: configuration error: {exc}", file=sys.stderr)
         return 2
     log = logging.getLogger("edge_server")
     log.info(
-        "edge-server %s on http://%s:%d, state in %s, default engine %s",
+        "edge-server %s on %s://%s:%d, state in %s, default engine %s",
         __version__,
+        settings.scheme,
         settings.host,
         settings.port,
         settings.state_dir.resolve(),
@@ -136,6 +143,7 @@ def _serve(args: argparse.Namespace) -> int:
         app,
         host=settings.host,
         port=settings.port,
+        ssl_context=tls,
         print=notify.ready,
         access_log=None,
         shutdown_timeout=10.0,

@@ -17,6 +17,7 @@ from playwright.async_api import Browser, async_playwright
 from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.helpers.live_server import LiveServer, LiveServers
 from tests.helpers.paths import ROOT
+from tests.helpers.tiny_disk import TinyDisk
 
 if TYPE_CHECKING:  # imported by the PipeWire fixtures when a test asks for them
     from tests.helpers.pipewire_session import Layout, PipeWireSession
@@ -105,3 +106,16 @@ def layout(pw: PipeWireSession) -> Iterator[Layout]:
     finally:
         pw.stop_players()
         devices.unload(pw)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[TinyDisk]:
+    """A 512 KiB tmpfs at ``tmp_path / "disk"`` (root only), unmounted after the test."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    disk = TinyDisk(tmp_path / "disk")
+    disk.mount()
+    try:
+        yield disk
+    finally:
+        disk.unmount()

@@ -14,7 +14,14 @@ import asyncio
 import struct
 from collections.abc import AsyncIterator, Mapping, Sequence
 
-from edge_server.core.engine_api import HEALTHY, Hypothesis, RecognizerHealth
+from edge_server.core.engine_api import (
+    HEALTHY,
+    SPEAKING,
+    Hypothesis,
+    RecognizerHealth,
+    SpeakingVoice,
+    SynthesizerHealth,
+)
 from edge_server.core.settings import RoomSettings, ServerSettings
 
 MAGIC = 0x5A5A
@@ -111,6 +118,14 @@ class FixedSynthesizer:
 
     async def close(self) -> None:
         """Nothing to release."""
+
+    def voice(self, language: str) -> SpeakingVoice:
+        """A constant voice."""
+        return SpeakingVoice(self.name, "fixed")
+
+    def health(self) -> SynthesizerHealth:
+        """Nothing to report."""
+        return SPEAKING
 
 
 class EchoTranslator:

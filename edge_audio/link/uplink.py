@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import socket
+import ssl
 import time
 from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass, field
@@ -107,6 +108,9 @@ class UplinkSettings:
     send_buffer_bytes: int | None = None
     """The socket's kernel send buffer (``SO_SNDBUF``); None keeps the system's. A small one
     keeps unsent audio in the caller's buffer rather than in a connection that may be dead."""
+    ca_file: str | None = None
+    """For ``wss://``: a PEM file of the CA that signed the server's certificate (a venue's
+    local CA); None trusts the system's store."""
 
 
 @dataclass(frozen=True)
@@ -208,6 +212,7 @@ class AudioUplink:
         try:
             self._ws = await connect(
                 s.url,
+                **_tls_options(s),
                 open_timeout=s.open_timeout,
                 max_size=MAX_SERVER_MESSAGE_BYTES,
                 compression=None,  # PCM barely compresses; deflate would only cost CPU
@@ -469,9 +474,27 @@ def _http_refusal(url: str, exc: InvalidStatus) -> UplinkError:
     return ServerRefused(*refusal, None)
 
 
+def _tls_options(s: UplinkSettings) -> dict[str, Any]:
+    """``ssl=`` for ``connect()``: the venue's CA for ``wss://`` when one is set."""
+    if s.ca_file is None or not s.url.startswith("wss://"):
+        return {}
+    try:
+        return {"ssl": ssl.create_default_context(cafile=s.ca_file)}
+    except (OSError, ssl.SSLError) as exc:
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise UplinkLost(s.url, f"cannot use the CA file {s.ca_file}: {detail}") from None
+
+
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "timed out"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (
+            f"the server's TLS certificate is not trusted ({exc.verify_message}); "
+            "set EDGE_AUDIO_CA_FILE to the CA that signed it"
+        )
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS handshake failed ({exc.reason or exc}): does the server serve https?"
     if isinstance(exc, OSError) and exc.errno and exc.errno > 0:
         return os.strerror(exc.errno).lower()  # asyncio's own text repeats the address
     if isinstance(exc, OSError) and exc.strerror:

@@ -9,7 +9,7 @@ its health included: nothing probes an engine with ``getattr``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -125,13 +125,52 @@ class Translator(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class SpeakingVoice:
+    """The voice listeners hear in one language (told to them with every sentence)."""
+
+    engine: str
+    """The engine speaking (``amazon-polly``, ``espeak``)."""
+    voice: str = ""
+    """Its voice for the language (``Bianca``, ``it``), or empty when not known yet."""
+    standing_in_for: str | None = None
+    """The configured engine this one replaces while that one is unavailable, or None."""
+
+
+@dataclass(frozen=True)
+class SynthesizerHealth:
+    """What a synthesizer says about itself for ``/healthz`` and the status page."""
+
+    offline: bool = False
+    """True while the local voice speaks in place of the cloud one the room asked for."""
+    last_error: str | None = None
+    """The latest failure of the cloud voice, or None."""
+    switches: tuple[Mapping[str, str], ...] = ()
+    """Recent voice switches, oldest first: ``{"at": ISO time, "to": engine, "reason"}``."""
+
+
+SPEAKING = SynthesizerHealth()
+"""The health of a synthesizer with nothing to report."""
+
+
 class Synthesizer(Protocol):
     """Turns text into 16 kHz mono s16le speech."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """Short engine name: the one speaking now (``"espeak"``, ``"amazon-polly"``)."""
+        ...
 
-    def synthesize(self, text: str, language: str) -> AsyncIterator[bytes]:
-        """PCM chunks as they are produced."""
+    def voice(self, language: str) -> SpeakingVoice:
+        """The voice speaking ``language`` now (during :meth:`synthesize`: that sentence's)."""
+        ...
+
+    def health(self) -> SynthesizerHealth:
+        """Whether it stands in for another engine, its last error and its switches."""
+        ...
+
+    def synthesize(self, text: str, language: str) -> AsyncGenerator[bytes, None]:
+        """PCM chunks as they are produced (close it to stop early)."""
         ...
 
     async def close(self) -> None:

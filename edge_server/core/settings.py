@@ -16,6 +16,12 @@ from typing import Any
 
 from edge_server.contract.names import InvalidName, validate_language, validate_room_name
 from edge_server.core.auth import TokenError, Tokens, origin_allowed
+from edge_server.core.forwarded import (
+    PROXY_HEADERS,
+    IpNetwork,
+    ProxyListError,
+    parse_trusted_proxies,
+)
 
 ENGINES = ("pocketsphinx", "transcribe")
 TRANSLATORS = ("none", "amazon-translate")
@@ -70,6 +76,9 @@ class RoomSettings:
     synthesizer: str = "none"
     """``none``, ``espeak`` (local espeak-ng voice, offline) or ``polly`` (Amazon Polly): speech
     for the listeners' phones."""
+    voice_fallback_grace_s: float = 5.0
+    """With ``polly``: how long Polly may keep failing (a sentence retried meanwhile) before
+    listeners hear the local espeak-ng voice, in each language it speaks, until Polly answers."""
     polly_engine: str = "neural"
     """Polly engine: ``standard``, ``neural``, ``generative`` or ``long-form``."""
     voices: Mapping[str, str] = field(default_factory=dict)
@@ -92,8 +101,9 @@ class RoomSettings:
             raise SettingsError("languages: give two or more to identify, or none")
         if self.languages and self.engine != "transcribe":
             raise SettingsError("languages (automatic identification) needs engine transcribe")
-        if not 0 <= self.fallback_grace_s <= 3600:
-            raise SettingsError("fallback_grace_s must be within 0-3600")
+        for name in ("fallback_grace_s", "voice_fallback_grace_s"):
+            if not 0 <= getattr(self, name) <= 3600:
+                raise SettingsError(f"{name} must be within 0-3600")
 
     @property
     def identifies_language(self) -> bool:
@@ -125,6 +135,12 @@ class ServerSettings:
     """Messages queued for one subscriber before it is dropped as too slow."""
     fsync: bool = True
     """fsync the transcript after every final (keep on for SD cards that lose power)."""
+    unsaved_max: int = 5000
+    """Most finals a room holds in memory while the disk refuses them (full, read-only); beyond
+    it the oldest held final is dropped, logged whole and counted (docs/storage.md)."""
+    min_free_mb: int = 256
+    """Below this many MiB free on the state folder's file system, ``/healthz``, ``/metrics``
+    and the status page warn (``low_space``); writing goes on until the disk refuses."""
     audio_idle_s: float = 3.0
     """Seconds without a frame before a connected source is reported as not flowing."""
     max_utterance_s: float = 15.0
@@ -156,6 +172,19 @@ class ServerSettings:
     """Connection attempts one client address may make at once (WebSockets and the API)."""
     connect_rate: float = 10.0
     """Connection attempts per second one address may make after its burst."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Reverse proxies (addresses and networks: ``127.0.0.1, 10.0.0.0/8``) whose
+    ``proxy_header`` names the client; from any other peer the header is ignored. Empty: the
+    socket peer is always the client."""
+    proxy_header: str = "x-forwarded-for"
+    """The header the trusted proxies write: ``x-forwarded-for`` (with ``X-Forwarded-Proto``
+    and ``X-Forwarded-Host``; nginx, Caddy) or ``forwarded`` (RFC 7239)."""
+    tls_certificate: Path | None = None
+    """PEM certificate chain to serve HTTPS and WSS directly (None: plain HTTP). Default: the
+    ``tls.crt`` (or ``tls.pem``) systemd credential when there is one."""
+    tls_key: Path | None = None
+    """PEM private key of ``tls_certificate`` (None: the key is in the certificate file).
+    Default: the ``tls.key`` systemd credential."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.port <= 65535:
@@ -165,6 +194,10 @@ class ServerSettings:
         if not 0 <= self.backlog_default <= self.backlog_max <= 10000:
             raise SettingsError("need 0 <= backlog_default <= backlog_max <= 10000")
         _one_of("offline_search", self.offline_search, OFFLINE_SEARCH)
+        if not 1 <= self.unsaved_max <= 1_000_000:
+            raise SettingsError("unsaved_max must be within 1-1000000")
+        if not 0 <= self.min_free_mb <= 1_000_000:
+            raise SettingsError("min_free_mb must be within 0-1000000")
         if self.subscriber_queue < 8:
             raise SettingsError("subscriber_queue must be at least 8")
         for name in self.rooms:
@@ -183,6 +216,13 @@ class ServerSettings:
                 raise SettingsError(f"allowed_origins: {origin!r} is not an http(s) origin")
         if self.public_url and not self.public_url.startswith(("http://", "https://")):
             raise SettingsError(f"public_url {self.public_url!r} must start with http(s)://")
+        try:
+            parse_trusted_proxies(self.trusted_proxies)
+        except ProxyListError as exc:
+            raise SettingsError(f"trusted_proxies: {exc}") from None
+        _one_of("proxy_header", self.proxy_header, PROXY_HEADERS)
+        if self.tls_key is not None and self.tls_certificate is None:
+            raise SettingsError("tls_key is set but tls_certificate is not: give both")
 
     @property
     def tokens(self) -> Tokens:
@@ -192,6 +232,16 @@ class ServerSettings:
     def room(self, name: str) -> RoomSettings:
         """The settings of room ``name``."""
         return self.rooms.get(name, self.default_room)
+
+    @property
+    def proxy_networks(self) -> tuple[IpNetwork, ...]:
+        """``trusted_proxies`` as networks (validated)."""
+        return parse_trusted_proxies(self.trusted_proxies)
+
+    @property
+    def scheme(self) -> str:
+        """``https`` when the server serves TLS itself, else ``http``."""
+        return "https" if self.tls_certificate is not None else "http"
 
 
 def _room_from_mapping(data: Mapping[str, Any], base: RoomSettings, where: str) -> RoomSettings:
@@ -218,7 +268,11 @@ def _room_from_mapping(data: Mapping[str, Any], base: RoomSettings, where: str) 
             isinstance(k, str) and isinstance(v, str) for k, v in voices.items()
         ):
             raise SettingsError(f"{where}.voices must be a table of language = voice")
-    for key, kind in (("fallback", bool), ("fallback_grace_s", float)):
+    for key, kind in (
+        ("fallback", bool),
+        ("fallback_grace_s", float),
+        ("voice_fallback_grace_s", float),
+    ):
         if key in values:
             values[key] = _coerce(f"{where}.{key}", values[key], kind)
     try:
@@ -267,6 +321,8 @@ _SCALARS: dict[str, type] = {
     "backlog_max": int,
     "subscriber_queue": int,
     "fsync": bool,
+    "unsaved_max": int,
+    "min_free_mb": int,
     "audio_idle_s": float,
     "max_utterance_s": float,
     "offline_search": str,
@@ -277,7 +333,13 @@ _SCALARS: dict[str, type] = {
     "public_url": str,
     "connect_burst": int,
     "connect_rate": float,
+    "trusted_proxies": tuple,
+    "proxy_header": str,
+    "tls_certificate": Path,
+    "tls_key": Path,
 }
+_OPTIONAL_PATHS = ("tls_certificate", "tls_key")
+"""Paths whose empty value means "not set"."""
 _TOKENS = ("audio_token", "listener_token", "admin_token")
 """Secrets: from ``EDGE_SERVER_*_TOKEN`` or ``$CREDENTIALS_DIRECTORY/{role}-token`` files,
 never from the config file (it is world-readable on many installs)."""
@@ -289,6 +351,7 @@ _ROOM_ENV = {
     "FALLBACK": "fallback",
     "TRANSLATOR": "translator",
     "SYNTHESIZER": "synthesizer",
+    "VOICE_FALLBACK_GRACE_S": "voice_fallback_grace_s",
 }
 
 
@@ -328,6 +391,8 @@ def load_settings(
         if env_value is not None:
             raw[key] = env_value
     raw.update(_read_tokens(env))
+    if raw.get("tls_certificate") in (None, "") and not (overrides or {}).get("tls_certificate"):
+        raw.update(_tls_credentials(env, raw))
     for env_key, key in _ROOM_ENV.items():
         env_value = env.get(f"EDGE_SERVER_{env_key}")
         if env_value is not None:
@@ -342,6 +407,7 @@ def load_settings(
     values = {
         key: value if key in _TOKENS else _coerce(key, value, _SCALARS[key])
         for key, value in raw.items()
+        if not (key in _OPTIONAL_PATHS and value in ("", None))
     }
     default_room = _room_from_mapping(default_room_data, RoomSettings(), "default_room")
     if not isinstance(rooms_data, dict):
@@ -370,3 +436,27 @@ def _read_tokens(env: Mapping[str, str]) -> dict[str, str]:
         if value is not None:
             tokens[key] = value.strip()
     return tokens
+
+
+TLS_CREDENTIALS = ("tls.crt", "tls.key", "tls.pem")
+"""systemd credentials read for HTTPS when ``tls_certificate`` is not set: ``tls.crt`` and
+``tls.key``, or ``tls.pem`` holding the chain and the key together (one ``LoadCredential=``)."""
+
+
+def _tls_credentials(env: Mapping[str, str], raw: Mapping[str, Any]) -> dict[str, Path]:
+    """The certificate and key from ``$CREDENTIALS_DIRECTORY``, when the service has them."""
+    credentials = env.get("CREDENTIALS_DIRECTORY")
+    if not credentials:
+        return {}
+    folder = Path(credentials)
+    crt, key, pem = (folder / name for name in TLS_CREDENTIALS)
+    if crt.exists():
+        found = {"tls_certificate": crt}
+        if key.exists() and raw.get("tls_key") in (None, ""):
+            found["tls_key"] = key
+        return found
+    if pem.exists():
+        return {"tls_certificate": pem}
+    if key.exists():
+        raise SettingsError(f"credential {key} has no tls.crt beside it: load both (or tls.pem)")
+    return {}

@@ -71,8 +71,11 @@ def build_translator(room: RoomSettings, server: ServerSettings) -> Translator |
     raise ValueError(f"unknown translator {room.translator!r}")
 
 
-def build_synthesizer(room: RoomSettings, server: ServerSettings) -> Synthesizer | None:
-    """The speech engine a room's settings ask for, or None (listeners get text only)."""
+def build_synthesizer(
+    room: RoomSettings, server: ServerSettings, name: str = ""
+) -> Synthesizer | None:
+    """The speech engine a room's settings ask for, or None (listeners get text only); Polly
+    gets the local espeak-ng voice behind it."""
     if room.synthesizer == "none":
         return None
     if room.synthesizer == "espeak":
@@ -80,14 +83,23 @@ def build_synthesizer(room: RoomSettings, server: ServerSettings) -> Synthesizer
 
         return EspeakSynthesizer()
     if room.synthesizer == "polly":
+        from edge_server.engines.espeak.synthesizer import EspeakSynthesizer
+        from edge_server.engines.fallback.synthesizer import FallbackSynthesizer
+        from edge_server.engines.fallback.voice_policy import VoiceFallbackPolicy
         from edge_server.engines.polly.options import PollyOptions
         from edge_server.engines.polly.synthesizer import PollySynthesizer
 
-        return PollySynthesizer(
+        polly = PollySynthesizer(
             PollyOptions(
                 region=server.aws_region or None,
                 engine=room.polly_engine,
                 voices=dict(room.voices),
             )
+        )
+        return FallbackSynthesizer(
+            polly,
+            EspeakSynthesizer(),
+            VoiceFallbackPolicy(grace_s=room.voice_fallback_grace_s),
+            label=f"room {name}" if name else "speech",
         )
     raise ValueError(f"unknown synthesizer {room.synthesizer!r}")

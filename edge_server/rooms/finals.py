@@ -2,8 +2,10 @@
 targets), written to disk, published to subscribers, then spoken for listeners.
 
 "On disk before it is shown": a final is published only after the transcript write returned.
-When the write fails the line is still shown (a blank monitor helps nobody) and the failure is
-loud in the log and in ``/healthz``.
+When the disk refuses it (full, read-only, failing) the line is still shown (a blank monitor
+helps nobody), marked ``"unsaved": true`` and held in memory by the store until the disk takes
+it again (see :mod:`.transcript`); the failure is loud in the log, ``/healthz``, ``/metrics``
+and the status page.
 """
 
 from __future__ import annotations
@@ -77,12 +79,17 @@ class FinalPipeline:
         trace = self.trace
         if trace is not None:
             trace(Stage.WRITE_START, message)
-        try:
-            await self.store.append(message)
-        except OSError as exc:
-            # Showing the line beats a blank screen; the failure is loud in logs and /healthz.
-            self.errors.add(f"transcript write failed: {exc}")
-            log.error("room %s: could not write the transcript: %s", self.room, exc)
+        was_failing = self.store.unsaved.fault is not None
+        if not await self.store.append(message):
+            # Showing the line beats a blank screen: it goes out marked "unsaved" and waits in
+            # memory for the disk; the store logs it, /healthz, /metrics and the status page
+            # show it.
+            fault = self.store.unsaved.fault
+            if fault is not None and not was_failing:
+                self.errors.add(
+                    f"transcript write failed ({fault.code}: {fault.message}): finals are "
+                    "shown but held in memory until the disk takes them"
+                )
         if trace is not None:
             trace(Stage.WRITE_DONE, message)
         self.broadcaster.publish(dumps_message(message))

@@ -3,8 +3,11 @@
 After a final is published (so its text is already queued ahead of any audio), each language
 that has listeners with sound gets the final's translation spoken, one sentence after another:
 
-``{"type": "speech", "segment", "lang", ...}``, PCM chunks as binary messages, then
-``{"type": "speech_end", "segment", "ok"}``.
+``{"type": "speech", "segment", "lang", "voice", ...}`` when its first audio is ready (or its
+synthesis failed), PCM chunks as binary messages, then ``{"type": "speech_end", "segment",
+"lang", "ok", "voice"}``. ``voice`` says who speaks: ``{"engine", "name",
+"standing_in_for"}``, the last set while the local voice replaces an unavailable cloud one
+(:mod:`edge_server.engines.fallback.synthesizer`).
 
 The listeners of a sentence are fixed when its synthesis starts; one that turns sound off or
 leaves stops receiving, one that joins gets the next sentence whole. A language whose queue of
@@ -43,6 +46,9 @@ class SpeechHub:
         self._workers: dict[str, asyncio.Task[None]] = {}
         self.unsupported: dict[str, str] = {}
         """Languages the engine said it cannot speak, with its reason."""
+        self.silent: dict[str, str] = {}
+        """Languages whose latest sentence no voice could speak (the cloud voice down and the
+        local one without the language), with the reason."""
         self.first_audio = LatencyStats()
         """From a final being published to its first audio chunk queued for listeners."""
         self.sentences = 0
@@ -90,28 +96,34 @@ class SpeechHub:
     async def _one(
         self, lang: str, segment: int, text: str, queued_at: float, listeners: list[Any]
     ) -> None:
-        header = {"type": "speech", "segment": segment, "lang": lang,
-                  "sample_rate": SAMPLE_RATE, "channels": 1, "format": "s16le"}  # fmt: skip
-        self.broadcaster.offer_to(listeners, dumps_message(header))
         first: float | None = None
-        end: dict[str, Any] = {"type": "speech_end", "segment": segment, "ok": True}
+        end: dict[str, Any] = {"type": "speech_end", "segment": segment, "lang": lang, "ok": True}
         try:
-            async for chunk in self.synthesizer.synthesize(text, lang):
-                if first is None:
-                    first = time.monotonic() - queued_at
-                listeners = [s for s in listeners if s.audio and s.lang == lang and not s.dropped]
-                if not listeners:
-                    break
-                self.broadcaster.offer_to(listeners, chunk)
+            async with contextlib.aclosing(self.synthesizer.synthesize(text, lang)) as chunks:
+                async for chunk in chunks:
+                    if first is None:
+                        first = time.monotonic() - queued_at
+                        self._header(listeners, lang, segment)
+                    listeners = [s for s in listeners if s.audio and s.lang == lang
+                                 and not s.dropped]  # fmt: skip
+                    if not listeners:
+                        break
+                    self.broadcaster.offer_to(listeners, chunk)
+            self.silent.pop(lang, None)
         except UnsupportedLanguage as exc:
             self.unsupported[lang] = str(exc)
-            end = {"type": "speech_end", "segment": segment, "ok": False, "error": str(exc)}
+            end.update(ok=False, error=str(exc))
         except EngineError as exc:
             log.warning("room %s: speech in %s failed: %s", self.room, lang, exc)
-            end = {"type": "speech_end", "segment": segment, "ok": False, "error": str(exc)}
+            end.update(ok=False, error=str(exc))
+            if first is None:
+                self.silent[lang] = str(exc)
         except Exception as exc:  # a bug in an engine must not silence the room's speech
             log.exception("room %s: speech engine crashed", self.room)
-            end = {"type": "speech_end", "segment": segment, "ok": False, "error": repr(exc)}
+            end.update(ok=False, error=repr(exc))
+        if first is None:
+            self._header(listeners, lang, segment)
+        end["voice"] = self._voice(lang)
         self.broadcaster.offer_to(
             [s for s in listeners if not s.dropped and s.lang == lang], dumps_message(end)
         )
@@ -119,11 +131,29 @@ class SpeechHub:
         if first is not None:
             self.first_audio.add(first)
 
+    def _voice(self, lang: str) -> dict[str, Any]:
+        voice = self.synthesizer.voice(lang)
+        return {"engine": voice.engine, "name": voice.voice,
+                "standing_in_for": voice.standing_in_for}  # fmt: skip
+
+    def _header(self, listeners: list[Any], lang: str, segment: int) -> None:
+        """The sentence's header, with the voice that speaks it (known at its first audio)."""
+        header = {"type": "speech", "segment": segment, "lang": lang, "sample_rate": SAMPLE_RATE,
+                  "channels": 1, "format": "s16le", "voice": self._voice(lang)}  # fmt: skip
+        self.broadcaster.offer_to(
+            [s for s in listeners if not s.dropped and s.lang == lang], dumps_message(header)
+        )
+
     def health(self) -> dict[str, Any]:
         """The speech part of a room's health."""
         first_audio = self.first_audio.summary()
+        voice = self.synthesizer.health()
         return {
             "engine": self.name,
+            "offline": voice.offline,
+            "last_error": voice.last_error,
+            "switches": [dict(s) for s in voice.switches],
+            "silent": dict(self.silent),
             "sentences": self.sentences,
             "first_audio_p50_s": first_audio.p50_s if first_audio else None,
             "dropped_sentences": self.dropped_sentences,

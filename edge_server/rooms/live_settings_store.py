@@ -4,6 +4,7 @@ saved after each change. The one place that reads and writes that file."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -57,7 +58,9 @@ class LiveSettingsStore:
     def save(self, settings: RoomSettings, language_override: bool) -> None:
         """Write the live settings atomically (a temporary file renamed over the old one).
 
-        Raises OSError when the file cannot be written.
+        Raises OSError when the file cannot be written (a full or read-only disk: the room
+        keeps the change in memory and says so); the old file then stays as it was, and a
+        half-written temporary file is removed.
         """
         data = {
             "source_lang": settings.source_lang,
@@ -67,5 +70,10 @@ class LiveSettingsStore:
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=1) + "\n")
-        tmp.replace(self.path)
+        try:
+            tmp.write_text(json.dumps(data, indent=1) + "\n")
+            tmp.replace(self.path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise

@@ -33,7 +33,7 @@ def default_synthesizer_factory(
     name: str, room: RoomSettings, server: ServerSettings
 ) -> Synthesizer | None:
     """The speech engine a room's settings ask for, or None (text only)."""
-    return build_synthesizer(room, server)
+    return build_synthesizer(room, server, name)
 
 
 def default_translator_factory(
@@ -86,6 +86,8 @@ class RoomRegistry:
             self.rooms_dir / name / "transcript.jsonl",
             backlog_size=self.settings.backlog_max,
             fsync=self.settings.fsync,
+            unsaved_max=self.settings.unsaved_max,
+            min_free_bytes=self.settings.min_free_mb * 1024 * 1024,
         )
         store.load()
         room = Room(

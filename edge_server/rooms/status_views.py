@@ -116,13 +116,35 @@ def health(room: RoomParts) -> dict[str, Any]:
         "finals": room.store.count,
         "timeline_s": round(room.clock.timeline, 3),
         "last_error": room.errors.last,
+        "storage": room.store.storage(),
         "recognizer_error": engine.last_error,
         "engine_switches": [dict(s) for s in engine.switches],
         "recognizer_lag_s": engine.lag_s,
         "search": engine.search,
         "behind": engine.behind,
+        "synthesizer": room.speech.name if room.speech else "none",
+        "voice_offline": room.speech.synthesizer.health().offline if room.speech else False,
         "cost": room.costs.estimate(),
     }
+
+
+def storage_alarms(room: RoomParts) -> list[str]:
+    """What is wrong with this room's transcript storage, in words (empty: all is well)."""
+    storage = room.store.storage()
+    alarms = []
+    if storage["state"] != "ok":
+        alarms.append(
+            f"room {room.name}: transcript not saved ({storage['error']}): "
+            f"{storage['unsaved']} finals held in memory (at most {storage['unsaved_max']})"
+        )
+    if storage["dropped"]:
+        alarms.append(
+            f"room {room.name}: {storage['dropped']} unsaved finals dropped from memory "
+            "(the cap was reached; their text is in the log)"
+        )
+    if storage["low_space"]:
+        alarms.append(f"room {room.name}: low disk space ({storage['free_bytes']} bytes free)")
+    return alarms
 
 
 def admin_status(room: RoomParts) -> dict[str, Any]:

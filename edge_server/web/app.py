@@ -24,6 +24,7 @@ from edge_server.web.access import install_limiter
 from edge_server.web.app_keys import ROOMS, SETTINGS, SOCKETS, STARTED
 from edge_server.web.metrics import setup_metrics
 from edge_server.web.open_sockets import OpenSockets
+from edge_server.web.proxies import install_proxies
 
 log = logging.getLogger(__name__)
 SHUTDOWN_REASON = b"shutting_down: the server is stopping or restarting"
@@ -72,6 +73,7 @@ def create_app(
     )
     app[SOCKETS] = OpenSockets()
     app[STARTED] = time.monotonic()
+    install_proxies(app)
     install_limiter(app)
     app.cleanup_ctx.append(_rooms_lifecycle)
     app.on_shutdown.append(_close_sockets)

@@ -1,15 +1,29 @@
-"""``GET /healthz``: every room's health as JSON (open to all: it carries no captions)."""
+"""``GET /healthz``: every room's health as JSON (open to all: it carries no captions).
+
+It answers 200 while the server serves; ``status`` is ``ok``, or ``degraded`` with the reasons
+in ``alarms`` (today: a transcript the disk refuses, unsaved finals dropped, low disk space),
+so a probe can alarm without parsing every room.
+"""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from edge_server import __version__
-from edge_server.rooms.status_views import health
+from edge_server.rooms.status_views import health, storage_alarms
 from edge_server.web.app_keys import ROOMS
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """JSON health: every room with its engine and whether audio flows."""
-    rooms = {name: health(room) for name, room in sorted(request.app[ROOMS].rooms.items())}
-    return web.json_response({"status": "ok", "version": __version__, "rooms": rooms})
+    """JSON health: every room with its engine, whether audio flows and its storage."""
+    items = sorted(request.app[ROOMS].rooms.items())
+    rooms = {name: health(room) for name, room in items}
+    alarms = [alarm for _, room in items for alarm in storage_alarms(room)]
+    return web.json_response(
+        {
+            "status": "degraded" if alarms else "ok",
+            "version": __version__,
+            "alarms": alarms,
+            "rooms": rooms,
+        }
+    )

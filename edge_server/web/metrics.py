@@ -6,7 +6,8 @@ to the application, not to the process, so tests and several apps do not share i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
@@ -72,7 +73,9 @@ class RoomCollector(Collector):
         listeners = GaugeMetricFamily(
             "edge_room_listeners_with_speech", "Listeners receiving speech", labels=["room", "lang"]
         )
+        storage = StorageMetrics()
         for name, room in sorted(self.rooms.rooms.items()):
+            storage.add(name, room.store.storage())
             summary = room.latency.summary()
             if summary is not None:
                 latency.add_metric([name, "0.5"], summary.p50_s)
@@ -97,6 +100,68 @@ class RoomCollector(Collector):
                 cost.add_metric([name, service], usd)
         yield from (flowing, offline, subscribers, rms, no_signal, finals, audio, cost)
         yield from (latency, listeners, lag, behind)
+        yield from storage.families()
+
+
+class StorageMetrics:
+    """The transcript storage's samples: whether it writes, what it holds, what it lost."""
+
+    def __init__(self) -> None:
+        self.ok = GaugeMetricFamily(
+            "edge_room_storage_ok",
+            "1 while the transcript is written; 0 while the disk refuses it (finals held)",
+            labels=["room"],
+        )
+        self.failing = GaugeMetricFamily(
+            "edge_room_storage_failing",
+            "1 for the error that stops the transcript now (ENOSPC, EROFS, EIO, ...)",
+            labels=["room", "error"],
+        )
+        self.unsaved = GaugeMetricFamily(
+            "edge_room_unsaved_finals", "Finals shown but held in memory, not on disk yet",
+            labels=["room"],
+        )  # fmt: skip
+        self.unsaved_max = GaugeMetricFamily(
+            "edge_room_unsaved_finals_max", "Most finals held before the oldest is dropped",
+            labels=["room"],
+        )  # fmt: skip
+        self.dropped = CounterMetricFamily(
+            "edge_room_unsaved_dropped",
+            "Unsaved finals dropped from memory because the cap was reached (in the log only)",
+            labels=["room"],
+        )
+        self.failures = CounterMetricFamily(
+            "edge_room_storage_write_failures", "Failed transcript write attempts",
+            labels=["room"],
+        )  # fmt: skip
+        self.free = GaugeMetricFamily(
+            "edge_room_state_free_bytes", "Free space of the state folder's file system",
+            labels=["room"],
+        )  # fmt: skip
+        self.low = GaugeMetricFamily(
+            "edge_room_state_low_space", "1 while free space is below min_free_mb",
+            labels=["room"],
+        )  # fmt: skip
+
+    def add(self, room: str, storage: Mapping[str, Any]) -> None:
+        """One room's samples from its ``storage`` report."""
+        ok = storage["state"] == "ok"
+        self.ok.add_metric([room], float(ok))
+        if not ok:
+            error = str(storage["error"] or "unknown").split(":", 1)[0]
+            self.failing.add_metric([room, error], 1.0)
+        self.unsaved.add_metric([room], float(storage["unsaved"]))
+        self.unsaved_max.add_metric([room], float(storage["unsaved_max"]))
+        self.dropped.add_metric([room], float(storage["dropped"]))
+        self.failures.add_metric([room], float(storage["failures"]))
+        if storage["free_bytes"] is not None:
+            self.free.add_metric([room], float(storage["free_bytes"]))
+        self.low.add_metric([room], float(bool(storage["low_space"])))
+
+    def families(self) -> Iterator[Metric]:
+        """Every family, samples added."""
+        yield from (self.ok, self.failing, self.unsaved, self.unsaved_max, self.dropped)
+        yield from (self.failures, self.free, self.low)
 
 
 def setup_metrics(app: web.Application) -> None:

@@ -45,3 +45,31 @@ export function withToken(path, token) {
 export function authHeaders(token, extra = {}) {
   return token ? { ...extra, Authorization: `Bearer ${token}` } : { ...extra };
 }
+
+/**
+ * The page's token, taken out of its address: from `?token=` (then kept in `storage` under
+ * `key` and the address replaced by `replaceUrl(withoutToken(href))`, so the secret leaves the
+ * address bar, the history and any screenshot), else the one kept earlier in this tab (a reload
+ * or a reconnect after the address was cleaned). Pure: the page passes its location, storage
+ * and history.
+ * @param {{search: string, href: string, storage: Storage | null, key: string,
+ *          replaceUrl: (url: string) => void}} page
+ * @returns {string | null}
+ */
+export function takeToken({ search, href, storage, key, replaceUrl }) {
+  const fromUrl = tokenFromSearch(search);
+  if (fromUrl !== null) {
+    try {
+      storage?.setItem(key, fromUrl);
+    } catch {
+      // storage full or refused: the token lives in the page until it is closed
+    }
+    replaceUrl(withoutToken(href));
+    return fromUrl;
+  }
+  try {
+    return storage?.getItem(key) || null;
+  } catch {
+    return null;
+  }
+}

@@ -2,7 +2,7 @@
 // kept in this tab's sessionStorage, and removed from the address bar (so it does not end up in
 // history, bookmarks or a printed page's header).
 
-import { tokenFromSearch, withoutToken } from "./access-token.js";
+import { takeToken } from "./access-token.js";
 
 /** Where the admin token is kept for this tab (sessionStorage). */
 export const TOKEN_KEY = "room-captions.admin-token";
@@ -18,13 +18,10 @@ export function tokenStorage() {
 
 /** The token from the URL (then stored and removed from the address bar), else the stored one. */
 export function readToken() {
-  const fromUrl = tokenFromSearch(location.search);
-  if (fromUrl !== null) {
-    tokenStorage()?.setItem(TOKEN_KEY, fromUrl);
-    history.replaceState(null, "", withoutToken(location.href));
-    return fromUrl;
-  }
-  return tokenStorage()?.getItem(TOKEN_KEY) || null;
+  return takeToken({
+    search: location.search, href: location.href, storage: tokenStorage(), key: TOKEN_KEY,
+    replaceUrl: (url) => history.replaceState(history.state, "", url),
+  });
 }
 
 /** Keep `token` for this tab, or forget it (null or ""). */

@@ -1,7 +1,9 @@
 // Wiring of the phone listener page: address -> socket -> state -> view; taps -> preferences,
 // language and sound; speech -> the Web Audio player.
 
+import { takeToken } from "./access-token.js";
 import { captionsUrl, connectCaptions, reconnectDelay } from "./captions-socket.js";
+import { setData, setShown, setText } from "./dom.js";
 import { SpeechPlayer } from "./listener-audio.js";
 import { pickLanguage } from "./listener-languages.js";
 import {
@@ -10,12 +12,27 @@ import {
 import { SIZES, THEMES, defaultPrefs, loadPrefs, savePrefs } from "./listener-prefs.js";
 import { render } from "./listener-view.js";
 import { viewModel } from "./listener-view-model.js";
+import { ScreenWake, wakeNote } from "./screen-wake.js";
 
 /** Message types the page handles (binary speech chunks come separately). */
 const TYPES = Object.freeze(["status", "partial", "final", "listening", "speech", "speech_end",
   "error"]);
 
+/** Where this tab keeps the listener token once it is out of the address bar. */
+const TOKEN_KEY = "room-captions.listener-token";
+
 const address = parseAddress(location.pathname, location.search);
+const token = takeToken({
+  search: location.search, href: location.href, key: TOKEN_KEY,
+  storage: (() => {
+    try {
+      return globalThis.sessionStorage ?? null;
+    } catch {
+      return null; // storage blocked: the token lasts as long as the page (reconnects included)
+    }
+  })(),
+  replaceUrl: (url) => history.replaceState(history.state, "", url),
+});
 const storage = (() => {
   try {
     return globalThis.localStorage ?? null;
@@ -113,9 +130,11 @@ function onMessage(msg) {
       break;
     case "speech":
       player.speechStart(msg);
+      update(reduce(state, msg)); // the voice that speaks it
       break;
     case "speech_end":
       player.speechEnd(msg);
+      update(reduce(state, msg));
       break;
     default:
       console.warn(`[listener] UNKNOWN message type "${msg.type}" ignored`);
@@ -130,23 +149,19 @@ async function onSoundTap() {
   }
   // "enable" or "muted": (re)start the audio context inside this tap.
   await player.enable();
-  keepScreenOn();
+  wake.keep(); // a tap may allow what an earlier request was refused
 }
 
-let wakeLock = null;
-
-/** Keep the screen on while the page is followed (secure contexts only; best effort). */
-async function keepScreenOn() {
-  if (wakeLock !== null || !navigator.wakeLock || document.visibilityState !== "visible") return;
-  try {
-    wakeLock = await navigator.wakeLock.request("screen");
-    wakeLock.addEventListener("release", () => {
-      wakeLock = null;
-    });
-  } catch {
-    wakeLock = null;
-  }
-}
+const wake = new ScreenWake({
+  onChange: (wakeState) => {
+    const note = document.querySelector('[data-part="wake"]');
+    const text = wakeNote(wakeState, globalThis.isSecureContext === true);
+    setText(note, text);
+    setShown(note, text !== "");
+    setData(document.querySelector('[data-part="app"]'), "wake", wakeState);
+  },
+});
+window.listenerWake = wake;
 
 function onClick(event) {
   const target = event.target.closest("[data-action]");
@@ -191,16 +206,14 @@ applyPrefs();
 update(state);
 document.addEventListener("click", onClick);
 document.addEventListener("keydown", onKeydown);
-document.addEventListener("visibilitychange", () => {
-  if (player.enabled) keepScreenOn();
-});
+wake.start();
 
 if (address.room === null) {
   console.warn(`[listener] no valid room in ${location.pathname}${location.search}; not connecting`);
 } else {
   document.title = `Captions · ${address.room}`;
   link = connectCaptions({
-    url: captionsUrl(location, address.room, { partials: true, lines: 6, token: address.token }),
+    url: captionsUrl(location, address.room, { partials: true, lines: 6, token }),
     types: TYPES,
     onMessage,
     onBinary: (data) => player.pcm(data),

@@ -4,7 +4,7 @@
 // the page shows: listener-view-model.js.
 
 import {
-  finalFromMessage, isSegment, normalizeLang, roomFromSegment, stringOrNull,
+  finalFromMessage, isSegment, normalizeLang, roomFromSegment, stringOrNull, voiceFromMessage,
 } from "./protocol.js";
 
 /** How many finals stay on the phone (the newest emphasized, older ones dimmer). */
@@ -51,7 +51,9 @@ export function parseAddress(pathname, search) {
  *   status: Status | null, lang: string | null,
  *   listening: {lang: string, audio: boolean, reason: string | null} | null,
  *   finals: Final[], partial: {segment: number, text: string} | null, lastFinal: number,
- *   error: string | null}} State
+ *   error: string | null, voice: Voice | null}} State
+ * @typedef {{lang: string, engine: string, name: string, standingInFor: string | null,
+ *   silent: boolean}} Voice who speaks the chosen language now (`silent`: nobody can)
  */
 
 /**
@@ -72,6 +74,7 @@ export function initialState(room) {
     partial: null,
     lastFinal: -1,
     error: null,
+    voice: null,
   };
 }
 
@@ -128,6 +131,19 @@ function applyListening(state, msg) {
   return { ...state, listening, error: null };
 }
 
+/** The voice of a `speech` (or `speech_end`) message in the chosen language. */
+function applySpeech(state, msg) {
+  const heard = voiceFromMessage(msg);
+  if (heard === null || state.lang === null || msg.lang !== state.lang) return state;
+  // A sentence nobody could speak: the cloud voice is down and the local one lacks the language.
+  const silent = msg.type === "speech_end" && msg.ok === false && heard.standingInFor !== null
+    && heard.name === "";
+  const voice = { lang: msg.lang, ...heard, silent };
+  const same = state.voice !== null
+    && Object.keys(voice).every((key) => state.voice[key] === voice[key]);
+  return same ? state : { ...state, voice };
+}
+
 function applyError(state, msg) {
   const message = stringOrNull(msg.message) ?? stringOrNull(msg.code) ?? "error";
   return { ...state, error: message };
@@ -135,8 +151,8 @@ function applyError(state, msg) {
 
 /**
  * Apply one server message to the state and return the new state (the old one unchanged; an
- * ignored message returns the same object). `speech`, `speech_end` and binary audio are the
- * sound player's business, not this state's.
+ * ignored message returns the same object). Of `speech` and `speech_end` only the voice is
+ * kept (who speaks, shown to the listener); their audio is the sound player's business.
  * @param {State} state
  * @param {any} msg a parsed JSON message
  * @returns {State}
@@ -154,6 +170,9 @@ export function reduce(state, msg) {
       return applyListening(state, msg);
     case "error":
       return applyError(state, msg);
+    case "speech":
+    case "speech_end":
+      return applySpeech(state, msg);
     default:
       return state;
   }
@@ -184,7 +203,7 @@ export function withConnection(state, connection, info = {}) {
  */
 export function withLanguage(state, lang) {
   if (state.lang === lang) return state;
-  return { ...state, lang, error: null };
+  return { ...state, lang, error: null, voice: null };
 }
 
 /**

@@ -42,6 +42,25 @@ function soundView(state, sound) {
   return { mode: "on", note: refusedAudio ? state.listening.reason : "" };
 }
 
+const ENGINE_LABELS = { "amazon-polly": "Amazon Polly", espeak: "local (espeak)" };
+const SHORT_NAMES = { "amazon-polly": "Polly" };
+
+/**
+ * The line that tells a listener whose voice they hear: "Voice: Amazon Polly (Bianca)",
+ * "Voice: local (espeak) — Polly unavailable", or why there is no voice; "" when unknown.
+ * @param {import("./listener-model.js").Voice | null} voice
+ * @returns {string}
+ */
+export function voiceText(voice) {
+  if (voice === null) return "";
+  const missing = voice.standingInFor === null ? ""
+    : `${SHORT_NAMES[voice.standingInFor] ?? voice.standingInFor} unavailable`;
+  if (voice.silent) return `No voice for this language now${missing ? `: ${missing}` : ""}`;
+  const engine = ENGINE_LABELS[voice.engine] ?? voice.engine;
+  const who = voice.engine === "espeak" || voice.name === "" ? engine : `${engine} (${voice.name})`;
+  return missing ? `Voice: ${who} — ${missing}` : `Voice: ${who}`;
+}
+
 function connectionView(state) {
   if (state.room === null) return { state: "invalid", label: "No room" };
   if (state.refused !== null && state.connection !== "open") {
@@ -117,6 +136,7 @@ export function viewModel(state, sound) {
     empty,
     notice: notices.join(" · "),
     sound: soundView(state, sound),
+    voice: sound.enabled && state.voice?.lang === lang ? voiceText(state.voice) : "",
     live: open,
   };
 }

@@ -124,5 +124,8 @@ export function render(root, vm) {
   const soundNote = part("sound-note");
   setText(soundNote, vm.sound.note);
   setShown(soundNote, vm.sound.note !== "");
+  const voice = part("voice");
+  setText(voice, vm.voice);
+  setShown(voice, vm.voice !== "");
   setShown(part("sound"), mode !== "hidden");
 }

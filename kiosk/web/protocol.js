@@ -98,3 +98,21 @@ export function finalFromMessage(msg, langOf = langOrNull) {
     translations: cleanTranslations(msg.translations),
   };
 }
+
+/**
+ * Who speaks a sentence: the `voice` of a `speech` or `speech_end` message (docs/protocol.md),
+ * or null when absent or malformed (an older server).
+ * @param {any} msg
+ * @returns {{engine: string, name: string, standingInFor: string | null} | null}
+ */
+export function voiceFromMessage(msg) {
+  const voice = msg?.voice;
+  if (voice === null || typeof voice !== "object") return null;
+  if (typeof voice.engine !== "string" || voice.engine === "") return null;
+  const standing = voice.standing_in_for;
+  return {
+    engine: voice.engine,
+    name: typeof voice.name === "string" ? voice.name : "",
+    standingInFor: typeof standing === "string" && standing !== "" ? standing : null,
+  };
+}

@@ -7,7 +7,7 @@ import { buildForm, updateFormShape } from "./room-settings-form.js";
 import { clock } from "./status-format.js";
 import {
   alarmText, costText, errorEntries, languagesText, latencyText, levelsText, listenersText,
-  sourceText,
+  sourceText, storageAlarmText, storageText,
 } from "./status-model.js";
 
 function fact(doc, dl, key, label) {
@@ -46,6 +46,11 @@ export function buildCard(doc, name) {
   alarm.setAttribute("role", "alert");
   alarm.hidden = true;
 
+  // The transcript's storage has its own alarm: a full card and a silent mixer can coincide.
+  const storageAlarm = el(doc, "p", "storage-alarm");
+  storageAlarm.setAttribute("role", "alert");
+  storageAlarm.hidden = true;
+
   const dl = el(doc, "dl", "facts");
   fact(doc, dl, "source", "Audio source");
   const signalDd = fact(doc, dl, "signal", "Signal");
@@ -58,6 +63,7 @@ export function buildCard(doc, name) {
   fact(doc, dl, "listeners", "Listeners");
   fact(doc, dl, "cost", "Running cost");
   fact(doc, dl, "finals", "Captions");
+  fact(doc, dl, "storage", "Transcript");
 
   const errorsBox = el(doc, "details", "errors");
   const summary = el(doc, "summary", "errors-title");
@@ -73,7 +79,7 @@ export function buildCard(doc, name) {
   exports.append(el(doc, "span", "", "Transcript:"));
   links.append(exports);
 
-  card.append(head, alarm, dl, errorsBox, links, buildForm(doc, name));
+  card.append(head, alarm, storageAlarm, dl, errorsBox, links, buildForm(doc, name));
   return card;
 }
 
@@ -106,6 +112,14 @@ export function updateCard(card, view) {
   alarm.dataset.alarm = view.alarm;
   card.dataset.alarm = view.alarm;
   card.dataset.audio = view.audio;
+
+  const storageAlarm = q(".storage-alarm");
+  const storageLine = storageAlarmText(view);
+  setText(storageAlarm, storageLine);
+  setShown(storageAlarm, storageLine !== "");
+  storageAlarm.dataset.alarm = view.storageAlarm;
+  card.dataset.storage = view.storage?.state ?? "unknown";
+  setText(q("dd.storage"), storageText(view));
 
   setText(q("dd.source"), sourceText(view));
   const meter = q(".meter");

@@ -60,3 +60,20 @@ export function meterPercent(db) {
   return Math.round(Math.min(100, Math.max(0, pct)) * 10) / 10;
 }
 
+
+/**
+ * A size in bytes: `512 B`, `48.0 KiB`, `1.2 GiB`; "—" for a missing value.
+ * @param {number | null | undefined} value
+ * @returns {string}
+ */
+export function bytes(value) {
+  if (!Number.isFinite(value)) return "—";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let size = value;
+  let unit = 0;
+  while (size >= 1024 && unit < units.length - 1) {
+    size /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${size} B` : `${size.toFixed(1)} ${units[unit]}`;
+}

@@ -4,7 +4,7 @@
 
 import { withToken } from "./access-token.js";
 import { isObject, num, str, strings } from "./api-fields.js";
-import { clock, dbfs, meterPercent, seconds, usd } from "./status-format.js";
+import { bytes, clock, dbfs, meterPercent, seconds, usd } from "./status-format.js";
 
 function sourceView(raw) {
   if (!isObject(raw)) return null;
@@ -82,6 +82,38 @@ function errorsView(raw, lastError) {
   return errors;
 }
 
+function storageView(raw) {
+  if (!isObject(raw)) return null;
+  return {
+    state: str(raw.state, "ok"),
+    unsaved: num(raw.unsaved) ?? 0,
+    unsavedMax: num(raw.unsaved_max),
+    dropped: num(raw.dropped) ?? 0,
+    error: str(raw.error),
+    since: str(raw.failing_since),
+    nextRetryS: num(raw.next_retry_s),
+    lastError: str(raw.last_error),
+    lastErrorAt: str(raw.last_error_at),
+    freeBytes: num(raw.free_bytes),
+    lowSpace: raw.low_space === true,
+  };
+}
+
+/**
+ * The card's storage alarm (shown apart from the signal alarm, both can be true at once):
+ * "not_saved" while the disk refuses the transcript, "dropped" once held captions were lost
+ * to the cap, "low_space" when the card is nearly full, "" when all is well or unknown.
+ * @param {{storage: ReturnType<typeof storageView>}} view
+ * @returns {"not_saved" | "dropped" | "low_space" | ""}
+ */
+export function storageAlarm(view) {
+  const s = view.storage;
+  if (s === null) return "";
+  if (s.state !== "ok") return "not_saved";
+  if (s.dropped > 0) return "dropped";
+  return s.lowSpace ? "low_space" : "";
+}
+
 /**
  * The alarm a card shows about its source's signal: "no_signal" (a muted mixer), "clipping"
  * (too loud), "" when all is well, nothing is known, or there is no source.
@@ -151,6 +183,7 @@ export function roomView(name, raw, token = null) {
     translator: str(room.translator, "none"),
     speech: room.speech === true,
     synthesizer: str(room.synthesizer, "none"),
+    voiceOffline: room.voice_offline === true,
     sourceLang: str(room.source_lang),
     languages: strings(room.languages),
     targets: strings(room.targets),
@@ -160,6 +193,8 @@ export function roomView(name, raw, token = null) {
     listeners: listenersView(room.listeners, room.subscribers),
     cost: costView(room.cost),
     finals: num(room.finals) ?? 0,
+    storage: storageView(room.storage),
+    storageAlarm: "",
     errors: errorsView(room.errors, room.last_error),
     switches: (Array.isArray(room.engine_switches) ? room.engine_switches : [])
       .filter(isObject).map((s) => ({ at: s.at, to: str(s.to), reason: str(s.reason) }))
@@ -168,6 +203,7 @@ export function roomView(name, raw, token = null) {
     links: roomLinks(name, listenUrl, token),
   };
   view.alarm = roomAlarm(view);
+  view.storageAlarm = storageAlarm(view);
   return view;
 }
 
@@ -204,6 +240,48 @@ export function alarmText(view) {
   return view.alarm === "clipping" ? "Clipping — the input is too loud, lower the gain" : "";
 }
 
+const captions = (n) => `${n} caption${n === 1 ? "" : "s"}`;
+
+/** The card's storage alarm line (the transcript not saved, captions dropped, a nearly full
+ * card), or "" for none. */
+export function storageAlarmText(view) {
+  const s = view.storage;
+  const dropped = s && s.dropped > 0
+    ? `${captions(s.dropped)} dropped from memory (their text is in the log)` : "";
+  if (view.storageAlarm === "not_saved") {
+    const cap = s.unsavedMax !== null ? ` (at most ${s.unsavedMax})` : "";
+    const since = s.since ? ` since ${clock(s.since)}` : "";
+    const retry = s.nextRetryS !== null ? ` Next try in ${seconds(s.nextRetryS)}.` : "";
+    return `TRANSCRIPT NOT SAVED — ${s.error || "write failed"}${since}: ` +
+      `${captions(s.unsaved)} held in memory${cap}${dropped ? `, ${dropped}` : ""}. ` +
+      `Screens still get every caption. ${s.error.startsWith("ENOSPC") ? "Free space on the card"
+        : "Check the card (read-only or failing)"}: held captions are written first, in order, ` +
+      `as soon as the disk takes them.${retry}`;
+  }
+  if (view.storageAlarm === "dropped") {
+    return `Transcript incomplete: ${dropped} while the disk refused writes ` +
+      `(last: ${s.lastError || "?"}); writing works again.`;
+  }
+  if (view.storageAlarm === "low_space") {
+    return `Low disk space: ${bytes(s.freeBytes)} free on the card — the transcript stops ` +
+      "being saved when it is full.";
+  }
+  return "";
+}
+
+/** The "Transcript" line: saved or not, free space, the last storage problem. */
+export function storageText(view) {
+  const s = view.storage;
+  if (s === null) return "—";
+  const free = s.freeBytes !== null ? ` · ${bytes(s.freeBytes)} free` : "";
+  if (s.state !== "ok") {
+    return `NOT SAVED: ${captions(s.unsaved)} held in memory (${s.error || "write failed"})${free}`;
+  }
+  const last = s.lastError ? ` · last problem ${s.lastError} at ${clock(s.lastErrorAt || null)}`
+    : "";
+  return `saved on disk${free}${last}`;
+}
+
 /** The signal levels next to the meter. */
 export function levelsText(view) {
   if (view.signal === null) return view.source === null ? "—" : "no level report yet";
@@ -233,7 +311,8 @@ export function languagesText(view) {
       : `speaks ${view.sourceLang || "?"}`;
   const targets = view.targets.length
     ? `→ ${view.targets.join(", ")} (${view.translator})` : "· no translation";
-  const voice = view.speech ? ` · voice ${view.synthesizer}` : "";
+  const standIn = view.voiceOffline ? " (standing in: Polly unavailable)" : "";
+  const voice = view.speech ? ` · voice ${view.synthesizer}${standIn}` : "";
   return `${spoken} ${targets}${voice}`;
 }
 

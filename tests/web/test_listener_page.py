@@ -20,6 +20,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 from websockets.asyncio.client import ClientConnection
 
+from edge_server.core.engine_api import SPEAKING, SpeakingVoice, SynthesizerHealth
 from edge_server.core.settings import RoomSettings, ServerSettings
 from tests.helpers.live_server import LiveServer, LiveServers, make_settings
 from tests.helpers.scripted_engine import ScriptedRecognizer, word_audio
@@ -75,6 +76,12 @@ class ChunkSynthesizer:
 
     async def close(self) -> None:
         pass
+
+    def voice(self, language: str) -> SpeakingVoice:
+        return SpeakingVoice(self.name, "constant")
+
+    def health(self) -> SynthesizerHealth:
+        return SPEAKING
 
 
 def translating_settings(tmp_path: Path, speech: bool, **kwargs: Any) -> ServerSettings:
@@ -352,7 +359,10 @@ async def test_refused_token_is_explained_and_retried_slowly(
     state = await page.evaluate("window.__listener.state")
     assert state["refused"]["code"] == 4011
     assert state["retryMs"] >= 60000
+    # The tab keeps the token it was given (reloads, reconnects); a new tab without one:
+    page = await phone.new_page()
     await page.goto(f"{server.http}/listen/main")
+    banner = page.locator('[data-part="banner"]')
     await expect(banner).to_contain_text("needs an access code")
     assert (await page.evaluate("window.__listener.state"))["refused"]["code"] == 4010
 

@@ -30,6 +30,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from edge_server.core.settings import RoomSettings, ServerSettings
 from tests.helpers.live_server import LiveServer, LiveServers, make_settings
 from tests.helpers.scripted_engine import CHUNK_BYTES, ScriptedRecognizer, word_audio
+from tests.helpers.tiny_disk import TinyDisk
 from tests.helpers.wire import HELLO, open_audio, recv_json
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
@@ -482,3 +483,56 @@ async def test_automatic_identification_through_the_form(start: Any, page: Page)
         "Applied: source en-US · fixed language · no translation"
     )
     assert (await api_status(live))["rooms"]["main"]["languages"] == []
+
+
+async def test_a_disk_that_refuses_the_transcript_is_an_alarm_until_it_takes_it_again(
+    tiny_disk: TinyDisk, live_server: LiveServers, page: Page
+) -> None:
+    """The state folder on a 512 KiB tmpfs, remounted read-only mid-talk (what the kernel does
+    to an SD card after an I/O error), then read-write again."""
+    settings = make_settings(
+        tiny_disk.mountpoint / "state",
+        admin_token=ADMIN,
+        listener_token=LISTENER,
+        connect_burst=100000,
+        rooms={"main": RoomSettings()},
+        fsync=True,
+        min_free_mb=0,
+    )
+    live = await live_server(settings, recognizer, translator_factory=translator)
+    await open_status(page, live)
+    main = card(page, "main")
+    alarm = main.locator(".storage-alarm")
+    await expect(main.locator("dd.storage")).to_contain_text("saved on disk")
+    await expect(alarm).to_be_hidden()
+
+    ws, ready = await open_audio(live.ws, "main")
+    try:
+        assert ready["type"] == "ready", ready
+        async with captions(live, "main") as sub:
+            await send_words(ws, 1, 0)
+            assert "unsaved" not in await next_final(sub)
+            tiny_disk.remount("ro")
+            await send_words(ws, 2, 0)
+            refused = await next_final(sub)
+            assert (refused["text"], refused["unsaved"]) == ("w2", True)
+
+            await expect(alarm).to_be_visible()
+            await expect(alarm).to_contain_text("TRANSCRIPT NOT SAVED — EROFS")
+            await expect(alarm).to_contain_text("1 caption held in memory (at most 5000)")
+            await expect(main).to_have_attribute("data-storage", "failing")
+            await expect(main.locator("dd.storage")).to_contain_text("NOT SAVED: 1 caption held")
+            await expect(main.locator(".alarm")).to_be_hidden()  # the signal is fine
+            await shot(page, "status-storage-alarm.png")
+
+            tiny_disk.remount("rw")
+            await send_words(ws, 3, 0)
+            assert "unsaved" not in await next_final(sub)
+            await expect(alarm).to_be_hidden()
+            await expect(main).to_have_attribute("data-storage", "ok")
+            await expect(main.locator("dd.storage")).to_contain_text("last problem EROFS")
+    finally:
+        await ws.close()
+    transcript = tiny_disk.mountpoint / "state" / "rooms" / "main" / "transcript.jsonl"
+    lines = transcript.read_text().splitlines()
+    assert [json.loads(line)["text"] for line in lines] == ["w1", "w2", "w3"]

@@ -413,3 +413,87 @@ async def test_a_room_falling_behind_is_an_alarm_after_the_signal(page: Page) ->
     assert got["text"].startswith("Captions falling behind (4.20 s late)")
     assert got["engine"] == "OFFLINE · transcribe · fastest"
     assert got["silentFirst"] == "no_signal"
+
+
+STORAGE_OK = {
+    "state": "ok", "unsaved": 0, "unsaved_max": 5000, "oldest_unsaved_segment": None,
+    "dropped": 0, "dropped_segments": None, "recovered": 0, "failures": 0, "error": None,
+    "failing_since": None, "last_error": None, "last_error_at": None, "next_retry_s": None,
+    "free_bytes": 3 * 1024**3, "min_free_bytes": 256 * 1024**2, "low_space": False,
+}  # fmt: skip
+STORAGE_CASES = {
+    "ok": STORAGE_OK,
+    "failing": {
+        **STORAGE_OK, "state": "failing", "unsaved": 12, "failures": 3,
+        "error": "ENOSPC: No space left on device", "failing_since": "2026-11-21T10:03:00Z",
+        "last_error": "ENOSPC: No space left on device", "last_error_at": "2026-11-21T10:04:00Z",
+        "next_retry_s": 4.5, "free_bytes": 0, "low_space": True,
+    },
+    "dropped": {
+        **STORAGE_OK, "dropped": 1, "dropped_segments": [40, 40], "recovered": 5000,
+        "last_error": "EROFS: Read-only file system", "last_error_at": "2026-11-21T10:04:00Z",
+    },
+    "low": {**STORAGE_OK, "free_bytes": 100 * 1024**2, "low_space": True},
+    "missing": None,
+}  # fmt: skip
+
+
+async def test_storage_alarm_is_its_own_line_beside_the_signal_alarm(page: Page) -> None:
+    got = await call(
+        page,
+        """const out = {};
+        for (const [key, storage] of Object.entries(arg.cases)) {
+          const box = document.createElement('div');
+          const view = r.roomView('main', {...arg.room, storage}, 't');
+          r.renderRooms(box, [view]);
+          const card = box.querySelector('.room');
+          const alarm = card.querySelector('.storage-alarm');
+          out[key] = {kind: view.storageAlarm, text: alarm.textContent, hidden: alarm.hidden,
+                      card: card.dataset.storage, signal: card.dataset.alarm,
+                      line: card.querySelector('dd.storage').textContent,
+                      alerts: card.querySelectorAll('[role=alert]').length};
+        }
+        return out;""",
+        {"room": ROOM, "cases": STORAGE_CASES},
+    )
+    assert got["ok"]["kind"] == ""
+    assert got["ok"]["hidden"] is True
+    assert got["ok"]["line"] == "saved on disk · 3.0 GiB free"
+    failing = got["failing"]
+    assert (failing["kind"], failing["hidden"], failing["card"]) == ("not_saved", False, "failing")
+    assert failing["signal"] == "no_signal"  # both alarms at once
+    assert failing["alerts"] == 2
+    assert failing["text"].startswith(
+        "TRANSCRIPT NOT SAVED — ENOSPC: No space left on device since 10:03:00: "
+        "12 captions held in memory (at most 5000). Screens still get every caption."
+    )
+    assert failing["text"].endswith("Next try in 4.50 s.")
+    assert failing["line"] == (
+        "NOT SAVED: 12 captions held in memory (ENOSPC: No space left on device) · 0 B free"
+    )
+    assert got["dropped"]["kind"] == "dropped"
+    assert got["dropped"]["text"] == (
+        "Transcript incomplete: 1 caption dropped from memory (their text is in the log) while "
+        "the disk refused writes (last: EROFS: Read-only file system); writing works again."
+    )
+    assert got["dropped"]["line"].endswith("last problem EROFS: Read-only file system at 10:04:00")
+    assert got["low"]["kind"] == "low_space"
+    assert got["low"]["text"].startswith("Low disk space: 100.0 MiB free on the card")
+    assert (got["missing"]["kind"], got["missing"]["line"]) == ("", "—")
+    assert got["missing"]["card"] == "unknown"
+
+
+async def test_the_languages_line_names_the_voice_speaking_now(page: Page) -> None:
+    texts = await call(
+        page,
+        """return [{speech: true, synthesizer: 'amazon-polly', voice_offline: false},
+                   {speech: true, synthesizer: 'espeak', voice_offline: true},
+                   {speech: false, synthesizer: 'none'}]
+            .map((voice) => r.languagesText(r.roomView('main', {...arg, ...voice})));""",
+        ROOM,
+    )
+    assert [t.split(") · ", 1)[-1] for t in texts] == [
+        "voice amazon-polly",
+        "voice espeak (standing in: Polly unavailable)",
+        "speaks en-US → it, de (amazon-translate)",  # no speech: no voice named
+    ]

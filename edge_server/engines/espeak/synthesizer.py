@@ -12,12 +12,18 @@ import contextlib
 import logging
 import shutil
 import struct
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 import numpy as np
 import soxr
 
-from edge_server.core.engine_api import EngineError, UnsupportedLanguage
+from edge_server.core.engine_api import (
+    SPEAKING,
+    EngineError,
+    SpeakingVoice,
+    SynthesizerHealth,
+    UnsupportedLanguage,
+)
 from edge_server.engines.espeak.voices import parse_voice_list, voice_for
 
 log = logging.getLogger(__name__)
@@ -82,11 +88,19 @@ class EspeakSynthesizer:
             log.info("espeak-ng: %d languages", len(self._voices))
         return self._voices
 
+    def voice(self, language: str) -> SpeakingVoice:
+        """espeak-ng's voice of ``language`` (known once its voice list has been read)."""
+        return SpeakingVoice(self.name, voice_for(language, self._voices or ()) or "")
+
+    def health(self) -> SynthesizerHealth:
+        """Nothing to report: it runs locally."""
+        return SPEAKING
+
     async def supported(self, language: str) -> bool:
         """Whether espeak-ng has a voice for ``language``."""
         return voice_for(language, await self._discover()) is not None
 
-    async def synthesize(self, text: str, language: str) -> AsyncIterator[bytes]:
+    async def synthesize(self, text: str, language: str) -> AsyncGenerator[bytes, None]:
         """PCM chunks of ``text`` spoken in ``language``; raises UnsupportedLanguage/EspeakError."""
         voice = voice_for(language, await self._discover())
         if voice is None:

@@ -24,11 +24,16 @@ import os
 import sys
 import time
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from edge_server.core.engine_api import UnsupportedLanguage
+from edge_server.core.engine_api import (
+    SPEAKING,
+    SpeakingVoice,
+    SynthesizerHealth,
+    UnsupportedLanguage,
+)
 from edge_server.engines.aws.config import boto3_client, new_session
 from edge_server.engines.aws.errors import CloudEngineError, timeout_error
 from edge_server.engines.aws.target import AwsTarget
@@ -143,6 +148,36 @@ class PollySynthesizer:
                 return voices
             arguments["NextToken"] = token
 
+    async def probe(self) -> None:
+        """Whether Polly answers now: one DescribeVoices call (free of charge), or the voice
+        discovery if it never succeeded; raises CloudEngineError."""
+        if self._voices is None:
+            await self.start()
+            return
+        if self.config_error is not None:
+            raise self.config_error
+        loop = asyncio.get_running_loop()
+        call = functools.partial(self._client.describe_voices, Engine=self.options.engine)
+        try:
+            await asyncio.wait_for(
+                loop.run_in_executor(self._executor, call), self.options.timeout_s
+            )
+        except TimeoutError:
+            raise timeout_error(SERVICE, "DescribeVoices", self.options.timeout_s) from None
+        except Exception as exc:
+            raise classify(exc) from None
+
+    def voice(self, language: str) -> SpeakingVoice:
+        """The Polly voice of ``language`` (its id is known once voices are discovered)."""
+        try:
+            return SpeakingVoice(self.name, self.voice_for(language).voice_id)
+        except UnsupportedLanguage:
+            return SpeakingVoice(self.name)
+
+    def health(self) -> SynthesizerHealth:
+        """Nothing to report: failures surface per sentence (see the voice fallback)."""
+        return SPEAKING
+
     def voice_for(self, language: str) -> VoiceChoice:
         """The voice for a language (after :meth:`start`); raises UnsupportedLanguage."""
         engines = (self.options.engine, *self.options.fallback_engines)
@@ -159,7 +194,7 @@ class PollySynthesizer:
             )
         return choice
 
-    async def synthesize(self, text: str, language: str) -> AsyncIterator[bytes]:
+    async def synthesize(self, text: str, language: str) -> AsyncGenerator[bytes, None]:
         """16 kHz mono s16le chunks as Polly produces them; raises CloudEngineError.
 
         The time from this call to the first chunk is recorded in :attr:`timings`.

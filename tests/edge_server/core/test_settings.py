@@ -60,6 +60,8 @@ targets = ["en", "de"]
         ("[rooms.a]\nvoices = ['Bianca']\n", {}, "voices must be a table"),
         ("[rooms.a]\nvoices = {italian = 'Bianca'}\n", {}, "invalid language code"),
         ("[rooms.a]\nfallback_grace_s = -1\n", {}, "fallback_grace_s"),
+        ("[rooms.a]\nvoice_fallback_grace_s = 4000\n", {}, "voice_fallback_grace_s must be"),
+        ("", {"EDGE_SERVER_VOICE_FALLBACK_GRACE_S": "soon"}, "voice_fallback_grace_s must be a"),
         ("[rooms.a]\nvoice = 'x'\n", {}, "unknown setting"),
         ("[rooms.a]\ntargets = 3\n", {}, "targets must be a list"),
         ("max_frame_bytes = 641", {}, "max_frame_bytes"),
@@ -144,3 +146,26 @@ fallback_grace_s = 5
     assert aula.fallback is False  # the environment's default reaches every room
     assert aula.fallback_grace_s == 5
     assert not settings.room("other").identifies_language
+    assert aula.voice_fallback_grace_s == 5.0  # the default
+
+
+def test_voice_fallback_grace_from_the_environment_and_per_room(tmp_path: Path) -> None:
+    config = tmp_path / "edge-server.toml"
+    config.write_text("[rooms.aula]\nsynthesizer = 'polly'\nvoice_fallback_grace_s = 1.5\n")
+    settings = load_settings(config, env={"EDGE_SERVER_VOICE_FALLBACK_GRACE_S": "8"})
+    assert settings.room("aula").voice_fallback_grace_s == 1.5  # the room's own wins
+    assert settings.room("other").voice_fallback_grace_s == 8.0
+
+
+def test_storage_settings_from_env_and_their_bounds() -> None:
+    settings = load_settings(env={"EDGE_SERVER_UNSAVED_MAX": "100", "EDGE_SERVER_MIN_FREE_MB": "0"})
+    assert (settings.unsaved_max, settings.min_free_mb) == (100, 0)
+    defaults = load_settings(env={})
+    assert (defaults.unsaved_max, defaults.min_free_mb) == (5000, 256)
+    for env, message in (
+        ({"EDGE_SERVER_UNSAVED_MAX": "0"}, "unsaved_max must be within 1-1000000"),
+        ({"EDGE_SERVER_MIN_FREE_MB": "-1"}, "min_free_mb must be within 0-1000000"),
+        ({"EDGE_SERVER_UNSAVED_MAX": "many"}, "unsaved_max"),
+    ):
+        with pytest.raises(SettingsError, match=message):
+            load_settings(env=env)

@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
+from edge_server.core.engine_api import SPEAKING, SpeakingVoice, SynthesizerHealth
 from edge_server.core.settings import RoomSettings, ServerSettings
 from edge_server.engines.espeak.synthesizer import EspeakSynthesizer
 from tests.helpers.live_server import LiveServer, LiveServers, make_settings
@@ -39,6 +40,12 @@ class CountingSynthesizer:
 
     async def close(self) -> None:
         await self.inner.close()
+
+    def voice(self, language: str) -> SpeakingVoice:
+        return self.inner.voice(language)
+
+    def health(self) -> SynthesizerHealth:
+        return self.inner.health()
 
 
 async def _live(
@@ -83,7 +90,9 @@ async def _read_sentence(ws: ClientConnection) -> tuple[dict[str, Any], bytes, f
     assert final["type"] == "final"
     header = await _next(ws)
     assert header == {"type": "speech", "segment": final["segment"], "lang": header["lang"],
-                      "sample_rate": 16000, "channels": 1, "format": "s16le"}  # fmt: skip
+                      "sample_rate": 16000, "channels": 1, "format": "s16le",
+                      "voice": {"engine": "espeak", "name": header["lang"],
+                                "standing_in_for": None}}  # fmt: skip
     pcm = b""
     first_at = 0.0
     while True:
@@ -96,7 +105,9 @@ async def _read_sentence(ws: ClientConnection) -> tuple[dict[str, Any], bytes, f
         end = json.loads(message)
         if end["type"] == "status":
             continue
-        assert end == {"type": "speech_end", "segment": final["segment"], "ok": True}
+        assert end == {"type": "speech_end", "segment": final["segment"], "lang": header["lang"],
+                       "ok": True,
+                       "voice": header["voice"]}  # fmt: skip
         return final, pcm, final_at, first_at
 
 
@@ -195,6 +206,12 @@ class EndlessSynthesizer:
     async def close(self) -> None:
         pass
 
+    def voice(self, language: str) -> SpeakingVoice:
+        return SpeakingVoice(self.name)
+
+    def health(self) -> SynthesizerHealth:
+        return SPEAKING
+
 
 async def test_listener_that_never_reads_speech_is_dropped(live_server: LiveServers) -> None:
     live = await _live(live_server, EndlessSynthesizer())
@@ -233,11 +250,22 @@ def test_room_settings_fixture_is_valid(room: RoomSettings) -> None:
 
 
 def test_polly_is_built_for_a_room_that_asks_for_it() -> None:
+    from edge_server.engines.espeak.synthesizer import EspeakSynthesizer
     from edge_server.engines.factory import build_synthesizer
+    from edge_server.engines.fallback.synthesizer import FallbackSynthesizer
     from edge_server.engines.polly.synthesizer import PollySynthesizer
 
-    room = RoomSettings(synthesizer="polly", polly_engine="neural", voices={"it": "Bianca"})
-    synthesizer = build_synthesizer(room, ServerSettings(aws_region="eu-west-1"))
-    assert isinstance(synthesizer, PollySynthesizer)
-    assert synthesizer.options.voices == {"it": "Bianca"}
+    room = RoomSettings(
+        synthesizer="polly",
+        polly_engine="neural",
+        voices={"it": "Bianca"},
+        voice_fallback_grace_s=3.0,
+    )
+    synthesizer = build_synthesizer(room, ServerSettings(aws_region="eu-west-1"), "main")
+    assert isinstance(synthesizer, FallbackSynthesizer)  # the local voice behind Polly
+    assert isinstance(synthesizer.primary, PollySynthesizer)
+    assert isinstance(synthesizer.fallback, EspeakSynthesizer)
+    assert synthesizer.primary.options.voices == {"it": "Bianca"}
+    assert synthesizer.state.policy.grace_s == 3.0
+    assert synthesizer.name == "amazon-polly"
     assert build_synthesizer(RoomSettings(), ServerSettings()) is None

@@ -11,7 +11,13 @@ from typing import Any
 
 import pytest
 
-from edge_server.core.engine_api import EngineError, UnsupportedLanguage
+from edge_server.core.engine_api import (
+    SPEAKING,
+    EngineError,
+    SpeakingVoice,
+    SynthesizerHealth,
+    UnsupportedLanguage,
+)
 from edge_server.rooms.fanout import Broadcaster, Subscriber
 from edge_server.rooms.listener_speech import MAX_PENDING, SpeechHub
 
@@ -43,6 +49,12 @@ class Voice:
 
     async def close(self) -> None:
         self.closed = True
+
+    def voice(self, language: str) -> SpeakingVoice:
+        return SpeakingVoice(self.name, "scripted")
+
+    def health(self) -> SynthesizerHealth:
+        return SPEAKING
 
 
 class Phone:

@@ -310,3 +310,37 @@ def _read_all(body: Any) -> bytes | None:
     except BlockingIOError:
         return b""
     return data or None
+
+
+# --- what the voice fallback asks of Polly: a probe and the voice name --------------------------
+
+
+async def test_probe_and_voice_against_the_polly_fake(monkeypatch, tmp_path):
+    """Real boto3 against the switchable fake: the probe (DescribeVoices) fails while Polly is
+    down, classified as retryable, and answers once it is back."""
+    from edge_server.core.engine_api import SpeakingVoice
+    from tests.fakes.polly_fake import PollyFake, polly_pcm
+
+    isolate_aws(monkeypatch, tmp_path)
+    fake = await PollyFake().start()
+    try:
+        options = PollyOptions(
+            region="eu-west-1", engine="neural", endpoint_url=fake.url, timeout_s=5.0
+        )
+        synth = PollySynthesizer(options)
+        assert synth.voice("it") == SpeakingVoice("amazon-polly", "")  # not discovered yet
+        fake.fail()
+        with pytest.raises(ServiceUnavailableError) as caught:
+            await asyncio.wait_for(synth.probe(), T)
+        assert caught.value.retryable
+        fake.recover()
+        await asyncio.wait_for(synth.probe(), T)  # discovers the voices
+        assert synth.voice("it") == SpeakingVoice("amazon-polly", "Bianca")
+        await asyncio.wait_for(synth.probe(), T)  # then a single DescribeVoices
+        assert [kind for kind, _ in fake.calls] == ["DescribeVoices"] * 4  # botocore: 503 twice
+        assert fake.calls[-1][1]["Engine"] == "neural"
+        chunks = [c async for c in synth.synthesize("Buongiorno", "it")]
+        assert b"".join(chunks) == polly_pcm("Bianca", "Buongiorno")
+        await synth.close()
+    finally:
+        await fake.close()
