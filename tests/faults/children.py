@@ -39,11 +39,16 @@ class JsonChild:
         """True until it exits."""
         return self.proc is not None and self.proc.returncode is None
 
-    async def start(self, command: Sequence[str]) -> JsonChild:
-        """Start ``command`` (the repository importable, no stray settings)."""
+    async def start(self, command: Sequence[str], env: dict[str, str] | None = None) -> JsonChild:
+        """Start ``command`` with ``env`` (default: the repository importable, no stray
+        settings)."""
         with self.log.open("ab") as err:
             self.proc = await asyncio.create_subprocess_exec(
-                *command, stdout=asyncio.subprocess.PIPE, stderr=err, env=child_env(), limit=2**24
+                *command,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=err,
+                env=env if env is not None else child_env(),
+                limit=2**24,
             )
         self._reader = asyncio.create_task(self._read())
         return self
@@ -82,6 +87,11 @@ class JsonChild:
 
         await wait_until(found, timeout, f"{what} ({self.name}: {self.log_text(800)})")
         return next(line for line in self.lines if test(line))
+
+    def signal(self, number: int) -> None:
+        """Send signal ``number`` to it (by PID)."""
+        assert self.proc is not None
+        self.proc.send_signal(number)
 
     async def kill9(self) -> None:
         """SIGKILL it (by PID) and reap it."""

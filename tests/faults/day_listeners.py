@@ -5,9 +5,12 @@ one process (run beside the server, inside its network namespace).
 they redial with a backlog and skip what they already have, as the kiosk does. Each records
 the segment ids of the finals it got, in the order it got them, and counts a final that came
 twice live (not as backlog) as a repeat. ``--churners`` subscribers leave and come back every
-1-4 s all day. On SIGTERM it prints one JSON line ``{"stayers": [...], "churners": {...}}``:
-per stayer its segments as ``[first, last]`` runs, whether they were in order, its repeats and
-how often it redialed.
+1-4 s all day. ``--speakers`` phones follow ``--speech-lang`` with sound on, and note who
+spoke each sentence they heard. On SIGTERM it prints one JSON line ``{"stayers": [...],
+"churners": {...}, "speakers": [...]}``: per stayer its segments as ``[first, last]`` runs, its
+repeats (a live final not newer than the last one it had) and how often it redialed; per
+speaker its sentences as runs of one voice engine ``[engine, first, last, sentences, failed,
+audio bytes]`` and its repeats (a sentence heard twice).
 """
 
 from __future__ import annotations
@@ -54,10 +57,35 @@ class Stayer:
         return {
             "runs": runs,
             "count": len(self.segments),
-            "in_order": self.segments == sorted(self.segments),
             "repeats": self.repeats,
             "redials": self.redials,
         }
+
+
+@dataclass
+class Speaker:
+    """One phone with sound on: which engine spoke each sentence it heard."""
+
+    runs: list[list[Any]] = field(default_factory=list)
+    """``[engine, first segment, last segment, sentences, failed, audio bytes]``."""
+    last_segment: int = 0
+    repeats: int = 0
+    pending_bytes: int = 0
+
+    def heard(self, end: dict[str, Any]) -> None:
+        segment, engine = int(end["segment"]), str(end["voice"]["engine"])
+        if segment <= self.last_segment:
+            self.repeats += 1
+            return
+        self.last_segment = segment
+        if not self.runs or self.runs[-1][0] != engine:
+            self.runs.append([engine, segment, segment, 0, 0, 0])
+        run = self.runs[-1]
+        run[2] = segment
+        run[3] += 1
+        run[4] += 0 if end.get("ok") else 1
+        run[5] += self.pending_bytes
+        self.pending_bytes = 0
 
 
 @dataclass
@@ -88,6 +116,26 @@ async def stay(http: aiohttp.ClientSession, url: str, me: Stayer, stop: asyncio.
             await asyncio.sleep(0.5)
 
 
+async def speak(
+    http: aiohttp.ClientSession, url: str, lang: str, me: Speaker, stop: asyncio.Event
+) -> None:
+    while not stop.is_set():
+        try:
+            query = f"backlog=0&partials=0&lang={lang}&audio=1"
+            async with http.ws_connect(f"{url}?{query}", heartbeat=5.0) as ws:
+                async for msg in ws:
+                    if msg.type == aiohttp.WSMsgType.BINARY:
+                        me.pending_bytes += len(msg.data)
+                    elif msg.type != aiohttp.WSMsgType.TEXT:
+                        break
+                    elif (data := json.loads(msg.data)).get("type") == "speech_end":
+                        me.heard(data)
+        except (aiohttp.ClientError, OSError, TimeoutError):
+            pass
+        if not stop.is_set():
+            await asyncio.sleep(0.5)
+
+
 async def churn(http: aiohttp.ClientSession, url: str, tally: Churn, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
@@ -111,17 +159,19 @@ async def churn(http: aiohttp.ClientSession, url: str, tally: Churn, stop: async
             await asyncio.sleep(0.5)
 
 
-async def run(url: str, stayers: int, churners: int) -> dict[str, Any]:
+async def run(url: str, stayers: int, churners: int, speakers: int, lang: str) -> dict[str, Any]:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
     people = [Stayer() for _ in range(stayers)]
     tally = Churn()
+    phones = [Speaker() for _ in range(speakers)]
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
         tasks = [asyncio.create_task(stay(http, url, p, stop)) for p in people]
         tasks += [asyncio.create_task(churn(http, url, tally, stop)) for _ in range(churners)]
-        print(json.dumps({"started": stayers + churners}), flush=True)
+        tasks += [asyncio.create_task(speak(http, url, lang, p, stop)) for p in phones]
+        print(json.dumps({"started": stayers + churners + speakers}), flush=True)
         await stop.wait()
         for task in tasks:
             task.cancel()
@@ -129,6 +179,7 @@ async def run(url: str, stayers: int, churners: int) -> dict[str, Any]:
     return {
         "stayers": [p.summary() for p in people],
         "churners": {"visits": tally.visits, "finals": tally.finals, "refused": tally.refused},
+        "speakers": [{"runs": p.runs, "repeats": p.repeats} for p in phones],
     }
 
 
@@ -137,8 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("url", help="ws://host:port/ws/captions/ROOM")
     parser.add_argument("--stayers", type=int, default=30)
     parser.add_argument("--churners", type=int, default=20)
+    parser.add_argument("--speakers", type=int, default=0)
+    parser.add_argument("--speech-lang", default="it")
     args = parser.parse_args(argv)
-    print(json.dumps(asyncio.run(run(args.url, args.stayers, args.churners))), flush=True)
+    summary = run(args.url, args.stayers, args.churners, args.speakers, args.speech_lang)
+    print(json.dumps(asyncio.run(summary)), flush=True)
     return 0
 
 

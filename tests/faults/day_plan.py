@@ -89,6 +89,9 @@ class Audience:
     """Subscribers that stay (and redial after a server restart): each must get every final."""
     churners: int = 20
     """Subscribers that leave and come back every few seconds (of wall time) all day."""
+    speakers: int = 2
+    """Phones with sound on, following the translation into ``speech_lang``."""
+    speech_lang: str = "it"
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,15 @@ class DayPlan:
         if place == WORDS_PER_SENTENCE:
             return 0
         return talk.first_word + sentence * WORDS_PER_SENTENCE + place
+
+    def time_of_word(self, word: int) -> float:
+        """When ``word`` is said (its slot's start, seconds of the day); ValueError if the day
+        has no such word."""
+        for talk in self.talks:
+            if talk.first_word <= word <= talk.last_word:
+                sentence, place = divmod(word - talk.first_word, WORDS_PER_SENTENCE)
+                return talk.start_s + sentence * SENTENCE_S + place * SLOT_S
+        raise ValueError(f"the day has no word {word}")
 
     def words_between(self, start_s: float, end_s: float) -> list[int]:
         """The words whose slot starts within ``[start_s, end_s)`` of the day."""

@@ -20,6 +20,7 @@ def test_every_word_is_said_once_in_order_and_breaks_are_silent(hours: float) ->
     said = [plan.word_of_slot(s) for s in range(plan.slots)]
     words = [w for w in said if w]
     assert words == list(range(1, plan.words + 1))
+    assert all(plan.time_of_word(said[s]) == s * SLOT_S for s in range(plan.slots) if said[s])
     for talk in plan.talks:
         assert talk.start_s % SENTENCE_S == 0
         assert talk.end_s % SENTENCE_S == 0
@@ -72,3 +73,9 @@ def test_words_between_is_what_the_slots_say() -> None:
 def test_a_day_too_short_for_its_episodes_is_refused(seconds: float) -> None:
     with pytest.raises(ValueError, match="day"):
         conference_day(seconds)
+
+
+def test_a_word_the_day_does_not_have_has_no_time() -> None:
+    plan = conference_day(3600)
+    with pytest.raises(ValueError, match="no word"):
+        plan.time_of_word(plan.words + 1)
