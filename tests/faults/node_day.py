@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import json
 import logging
 import signal
@@ -98,9 +97,12 @@ async def run(settings: NodeSettings, source: DaySource) -> int:
     loop.add_signal_handler(signal.SIGINT, node.stop)
     code = await node.run()
     stats = node.link.stats
-    link = {"connects": stats.connects, "gaps": stats.gaps, "state": stats.state}
-    if hasattr(stats, "resent_s"):
-        link["resent_s"] = stats.resent_s
+    link = {
+        "connects": stats.connects,
+        "gaps": stats.gaps,
+        "state": stats.state,
+        "resent_s": stats.resent_s,
+    }
     print(
         json.dumps(
             {
@@ -129,17 +131,15 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    values: dict[str, Any] = {
-        "server": args.server,
-        "room": args.room,
-        "language": "en-US",
-        "ping_interval_s": args.ping_interval,
-        "ping_timeout_s": args.ping_timeout,
-        "buffer_seconds": args.buffer_seconds,
-        "resend_seconds": args.resend_seconds,
-    }
-    known = {f.name for f in dataclasses.fields(NodeSettings)}
-    settings = NodeSettings(**{k: v for k, v in values.items() if k in known})
+    settings = NodeSettings(
+        server=args.server,
+        room=args.room,
+        language="en-US",
+        ping_interval_s=args.ping_interval,
+        ping_timeout_s=args.ping_timeout,
+        buffer_seconds=args.buffer_seconds,
+        resend_seconds=args.resend_seconds,
+    )
     source = DaySource(conference_day(args.day_s), args.speed, args.report_s)
     return asyncio.run(run(settings, source))
 
