@@ -4,7 +4,8 @@ When a link dies, the last second or so of audio the node sent is in socket buff
 connection that will never deliver it. :class:`SentHistory` keeps the last few seconds sent
 (bounded, ``EDGE_AUDIO_RESEND_SECONDS``); after the next ``ready``, :func:`plan_resend` decides
 whether to offer them again, with their positions, before the audio buffered meanwhile. The
-server drops what it already had (``docs/protocol.md``, "Positions and resending").
+server drops what it already had (``docs/protocol.md``, "Positions and resending"); a server
+that restarted gets what follows the last ``final`` the node saw.
 """
 
 from __future__ import annotations
@@ -75,26 +76,59 @@ class ResendPlan:
 
 
 def plan_resend(
-    history: list[Positioned], stream: str, echoed: str | None, received: int | None
+    history: list[Positioned],
+    stream: str,
+    echoed: str | None,
+    received: int | None,
+    finalized: int | None = None,
 ) -> ResendPlan:
     """Decide from ``ready``: ``echoed`` is the stream id the server repeated (None: it does not
     know positions, an older server), ``received`` where its audio of this stream ends (None:
-    it has none, or restarted and remembers nothing).
+    it has none, or restarted and remembers nothing); ``finalized`` is where the audio of the
+    last ``final`` the node was sent ends (its ``stream_end``).
 
-    Only a server that has this stream gets the history again: it drops what it has. A server
-    without a record of it cannot tell, and captions already shown would be repeated; it gets
-    the buffered audio only, as an older server does.
+    A server that has this stream gets the whole history again: it drops what it has. One
+    without a record of it (it restarted) gets what comes after the last final the node saw:
+    the sentence it was recognizing when it went, and what was in flight; what it had
+    finalized is not repeated. Without a final to go by, nothing is resent.
     """
     if echoed != stream:
         return ResendPlan(False, [], "the server does not take positions: nothing resent")
     if received is None:
-        return ResendPlan(True, [], "the server has none of this stream: nothing resent")
-    seconds = sum(len(frame) for _, frame in history) / BYTES_PER_SECOND
+        if finalized is None:
+            return ResendPlan(True, [], "the server has none of this stream: nothing resent")
+        history = _after(history, finalized)
+        if not history:
+            return ResendPlan(True, [], "the server has none of this stream: nothing to resend")
+        return ResendPlan(
+            True,
+            history,
+            f"the server has none of this stream (restarted?): resending "
+            f"{_seconds(history):.1f} s after the last final (sample {finalized})",
+        )
     if not history:
         return ResendPlan(True, [], f"the server has this stream up to sample {received}")
     return ResendPlan(
         True,
         history,
-        f"resending the last {seconds:.1f} s sent (from sample {history[0][0]}); "
+        f"resending the last {_seconds(history):.1f} s sent (from sample {history[0][0]}); "
         f"the server has this stream up to sample {received}",
     )
+
+
+def _after(history: list[Positioned], sample: int) -> list[Positioned]:
+    """The audio of ``history`` from ``sample`` on (a frame across it is cut there)."""
+    kept: list[Positioned] = []
+    for position, frame in history:
+        end = position + len(frame) // BYTES_PER_SAMPLE
+        if end <= sample:
+            continue
+        if position < sample:
+            frame = frame[(sample - position) * BYTES_PER_SAMPLE :]
+            position = sample
+        kept.append((position, frame))
+    return kept
+
+
+def _seconds(frames: list[Positioned]) -> float:
+    return sum(len(frame) for _, frame in frames) / BYTES_PER_SECOND

@@ -27,6 +27,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from edge_audio.link.buffer import FrameBuffer, Positioned
 from edge_audio.link.history import SentHistory, plan_resend
@@ -116,6 +117,8 @@ class UplinkLoop:
         self._resend: deque[Positioned] = deque()
         self._positions = False
         self._next_position: int | None = None
+        self._finalized: int | None = None
+        """Where the audio of the last ``final`` received ends in the stream (``stream_end``)."""
 
     def post_level(self, report: LevelReport) -> None:
         """Send ``report`` at the next chance (only the latest one is kept)."""
@@ -137,7 +140,7 @@ class UplinkLoop:
                 settings = dataclasses.replace(
                     self.settings, device=self.device() or None, stream=self.stream_id
                 )
-                uplink = AudioUplink(settings, on_final=self.on_final)
+                uplink = AudioUplink(settings, on_final=self._final)
                 started: float | None = None
                 try:
                     ready = await uplink.connect()
@@ -158,6 +161,8 @@ class UplinkLoop:
                 finally:
                     self.stats.frames_sent += uplink.frames_sent
                     self.stats.bytes_sent += uplink.bytes_sent
+                    if uplink.closed_by_server:  # it finalized all it had: a restarted
+                        self._finalized = self.history.end or self._finalized  # server gets none
                     await uplink.close()
                 if stop.is_set():
                     break
@@ -184,8 +189,17 @@ class UplinkLoop:
         else:
             log.debug("cannot reach the server (attempt %d): %s", attempts + 1, exc)
 
+    def _final(self, message: dict[str, Any]) -> None:
+        end = message.get("stream_end")
+        if isinstance(end, int) and not isinstance(end, bool) and end >= 0:
+            self._finalized = max(end, self._finalized or 0)
+        if self.on_final is not None:
+            self.on_final(message)
+
     def _plan_resend(self, ready: Ready) -> None:
-        plan = plan_resend(self.history.take(), self.stream_id, ready.stream, ready.received)
+        plan = plan_resend(
+            self.history.take(), self.stream_id, ready.stream, ready.received, self._finalized
+        )
         self._positions, self._next_position = plan.positions, None
         self._resend = deque(plan.resend)
         if plan.resend:

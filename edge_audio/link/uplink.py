@@ -183,6 +183,9 @@ class AudioUplink:
         self.frames_sent = 0
         self.bytes_sent = 0
         self.finals_received = 0
+        self.closed_by_server = False
+        """True once the server ended the stream itself (an ``error`` or a close frame): it
+        finalized what it had received."""
         self._ws: ClientConnection | None = None
         self._receiver: asyncio.Task[None] | None = None
         self._ended: asyncio.Future[Ended] | None = None
@@ -416,8 +419,10 @@ class AudioUplink:
                     log.debug("ignoring server message %r", kind)
         except TimeoutError:
             assert fatal is not None
+            self.closed_by_server = True
             raise _refusal(fatal, None) from None
         except ConnectionClosed as exc:
+            self.closed_by_server = fatal is not None or exc.rcvd is not None
             if fatal is not None:
                 raise _refusal(fatal, exc.rcvd.code if exc.rcvd else None) from None
             if self._ended.done() and exc.rcvd is not None and exc.rcvd.code == 1000:

@@ -94,6 +94,8 @@ class AudioSession:
         self._skipped = 0.0
         self._arrivals = ArrivalClock()
         self._switching: asyncio.Future[None] | None = None
+        self._anchor: tuple[float, int] | None = None
+        """A positioned stream's last fed frame: (its place on the timeline, its sample)."""
 
     async def start(self) -> None:
         """Open the recognizer stream and start reading its results."""
@@ -135,6 +137,9 @@ class AudioSession:
             record = await hooks.commit_final(update.message, arrived)
             self.source.finals += 1
             if self._on_final is not None:
+                end = self._stream_sample_at(float(record.get("end", 0.0)))
+                if end is not None:  # tell the node: its audio up to here is finalized
+                    record = {**record, "stream_end": end}
                 with contextlib.suppress(ConnectionError, RuntimeError):
                     await self._on_final(record)
 
@@ -158,6 +163,7 @@ class AudioSession:
         self._check_consumer()
         assert self._stream is not None
         stream, end = self.source.stream, None
+        before = self.timeline_start + self._skipped + self.source.audio_seconds
         if stream is not None and position is not None:
             place = place_frame(
                 self.hooks.clock.streams.end(stream), position, len(pcm) // BYTES_PER_SAMPLE
@@ -170,6 +176,8 @@ class AudioSession:
             end = place.end
             if not pcm:
                 return
+            # The first new sample, and where it goes on the timeline (after any jump).
+            self._anchor = (before + place.lost / SAMPLE_RATE, position + place.keep_from)
         arrived = time.monotonic()
         await self._stream.send_audio(pcm)
         self.hooks.count_audio(self.hooks.recognizer().name, len(pcm))
@@ -222,6 +230,14 @@ class AudioSession:
             "room %s: %s was away %.1f s and dropped %.1f s of audio",
             self.hooks.room, self.source.session, offline_s, dropped_s,
         )  # fmt: skip
+
+    def _stream_sample_at(self, timeline: float) -> int | None:
+        """The sample of the node's stream at ``timeline`` (None: an unpositioned stream)."""
+        if self._anchor is None or self.source.stream is None:
+            return None
+        at, sample = self._anchor
+        known = self.hooks.clock.streams.end(self.source.stream) or 0
+        return max(0, min(known, sample + round((timeline - at) * SAMPLE_RATE)))
 
     def _move_on(self, seconds: float) -> None:
         """Audio the node lost: the timeline (and the captions after it) move on by this."""

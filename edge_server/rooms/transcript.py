@@ -102,6 +102,8 @@ class TranscriptStore:
         """Size of the file up to its last whole line we know of."""
         self._torn_tail: bytes | None = None
         """A torn last line found at start that could not be moved aside yet."""
+        self._tail_dirty = False
+        """The file may hold bytes past its last whole line (checked before the next write)."""
         self._retry_task: asyncio.Task[None] | None = None
         self._held_records: dict[int, dict[str, Any]] = {}
         """The shown records of held finals (their ``unsaved`` mark goes once written)."""
@@ -118,6 +120,7 @@ class TranscriptStore:
         if data and not data.endswith(b"\n"):
             cut = data.rfind(b"\n") + 1
             self._torn_tail = data[cut:]
+            self._tail_dirty = True
             data = data[:cut]
         self._good_size = cut
         if self._torn_tail is not None:
@@ -146,6 +149,8 @@ class TranscriptStore:
     def _repair_tail(self) -> None:
         """Before appending: move a torn line found at start aside, and cut off anything past
         the last whole line (a half-written line of a failed attempt)."""
+        if not self._tail_dirty:
+            return
         if self._torn_tail is not None:
             torn = self.path.with_name(f"{self.path.name}.torn-{int(time.time())}")
             torn.write_bytes(self._torn_tail)
@@ -159,6 +164,7 @@ class TranscriptStore:
             return
         if size > self._good_size:
             os.truncate(self.path, self._good_size)
+        self._tail_dirty = False
 
     def _write_lines(self, lines: list[bytes], through_seq: int) -> None:
         """Append whole lines durably, or raise OSError with the file cut back to its last
@@ -176,6 +182,7 @@ class TranscriptStore:
                         if self.fsync:
                             os.fsync(fd)
                     except OSError:
+                        self._tail_dirty = True  # cut back now, or before the next attempt
                         with contextlib.suppress(OSError):
                             os.ftruncate(fd, self._good_size)
                         raise

@@ -7,6 +7,7 @@ import pytest
 
 from edge_audio.link.buffer import Positioned
 from edge_audio.link.history import SentHistory, plan_resend
+from tests.helpers.recording_engine import ramp
 
 STREAM = "0123456789abcdef"
 
@@ -56,6 +57,33 @@ def test_plan_resend(
     assert plan.positions is positions
     assert [p for p, _ in plan.resend] == resent
     assert plan.why
+
+
+@pytest.mark.parametrize(
+    ("finalized", "resent"),
+    [
+        # A server that restarted: what follows the last final the node saw, cut to the sample.
+        (3200, [(3200, 1600)]),
+        (2400, [(2400, 800), (3200, 1600)]),
+        (0, [(0, 1600), (1600, 1600), (3200, 1600)]),
+        (4800, []),  # everything sent was finalized
+        (9999, []),
+    ],
+)
+def test_plan_resend_to_a_server_that_restarted(
+    finalized: int, resent: list[tuple[int, int]]
+) -> None:
+    history = [(p, ramp(p, 1600)) for p in (0, 1600, 3200)]
+    plan = plan_resend(history, STREAM, STREAM, None, finalized)
+    assert plan.positions
+    assert [(p, len(frame) // 2) for p, frame in plan.resend] == resent
+    for position, frame in plan.resend:  # a cut frame keeps its own samples: its tail
+        assert frame == ramp(position, len(frame) // 2)
+
+
+def test_a_known_stream_gets_the_whole_history_whatever_was_finalized() -> None:
+    plan = plan_resend(sent(0, 1600, 3200), STREAM, STREAM, 3000, finalized=3200)
+    assert [p for p, _ in plan.resend] == [0, 1600, 3200]
 
 
 def test_plan_with_an_empty_history() -> None:

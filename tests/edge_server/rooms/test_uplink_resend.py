@@ -18,6 +18,7 @@ from edge_server.contract.uplink import build_position
 from edge_server.web.app_keys import ROOMS
 from tests.helpers.live_server import LiveServer, LiveServers, make_settings, room_health
 from tests.helpers.recording_engine import RecordingRecognizer, ramp
+from tests.helpers.scripted_engine import word_audio
 from tests.helpers.waiting import wait_for_async
 from tests.helpers.wire import HELLO, open_audio, recv_json
 
@@ -188,3 +189,30 @@ async def test_a_frame_without_its_position_is_refused_and_the_room_goes_on(
     await send(ws, 0, 1600)
     await end(ws)
     assert bytes(recognizer.heard) == ramp(0, 1600)
+
+
+async def test_finals_tell_a_positioned_node_where_their_audio_ends(
+    tmp_path: Path, live_server: LiveServers
+) -> None:
+    """The ``stream_end`` of a final on the uplink is the sample of the node's stream where the
+    final's audio ends: what a node resends to a server that restarted starts there."""
+    live, _ = await start(live_server, tmp_path / "state")
+    ws, _ = await connect(live, STREAM)
+    await ws.send(build_position(4000))  # the stream began before this connection
+    for n in (1, 2, 0):
+        await ws.send(word_audio(n))
+    final = await recv_json(ws)
+    assert (final["type"], final["text"]) == ("final", "w1 w2")
+    assert final["stream_end"] == 4000 + 16000  # two 0.5 s words
+    assert final["end"] == pytest.approx(1.0)
+    await end(ws)
+    older, _ = await connect(live, None)
+    for n in (3, 0):
+        await older.send(word_audio(n))
+    final = await recv_json(older)
+    assert final["text"] == "w3"
+    assert "stream_end" not in final
+    await end(older)
+    # Never on the captions socket: it is the node's business only.
+    room = live.app[ROOMS].get("main")
+    assert all("stream_end" not in record for record in room.store.read_all())
