@@ -7,7 +7,8 @@ recognizer) in one network namespace, the real audio node (:mod:`tests.faults.no
 :class:`~edge_audio.node.AudioNode` speaking the day at ``SOAK_DAY_SPEED`` times real time) in
 another, joined by a veth pair, and the audience (:mod:`tests.faults.day_listeners`: subscribers
 that stay all day and subscribers that come and go every few seconds) beside the server. The
-state folder is a tmpfs of its own. The episodes, played when the node's audio reaches them:
+state folder is a tmpfs of its own (the running day: :mod:`tests.faults.day_run`). The
+episodes (:mod:`tests.faults.day_episodes`), played when the node's audio reaches them:
 
 - **partition** (90 s in talk 2, 5 min in talk 6): the node's end of the link goes down;
 - **disk full** (4 min in talk 3): the state folder's file system is filled, then freed;
@@ -41,37 +42,31 @@ Needs root (network namespaces, a tmpfs); skipped otherwise.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
-import signal
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.fakes.aws_env import ACCESS_KEY, SECRET_KEY
 from tests.faults.children import JsonChild
+from tests.faults.day_episodes import RUNNERS
 from tests.faults.day_plan import (
     SENTENCE_S,
     WORDS_PER_SENTENCE,
-    DayPlan,
-    Episode,
     Kind,
     conference_day,
 )
+from tests.faults.day_run import BLAME_MARGIN_WORDS, POLLY, ROOM, Day
 from tests.faults.helpers import (
     MAIN_INTERPRETER_ONLY,
     PYTHON,
-    child_env,
     fd_count,
     kill_pid,
     read_transcript,
-    rss_kib,
     wait_until,
     words_in,
 )
@@ -81,8 +76,6 @@ from tests.helpers.tiny_disk import TinyDisk
 DAY_HOURS = float(os.environ.get("SOAK_DAY_HOURS", "0") or 0) or 1.0
 SPEED = float(os.environ.get("SOAK_DAY_SPEED", "30") or 30)
 PLAN = conference_day(DAY_HOURS * 3600.0)
-PORT = 8080
-ROOM = "main"
 STATE_DISK_MIB = 64
 """The state folder's tmpfs: a full day's transcript is about 2 MiB."""
 RSS_BOUND_MIB = 25.0
@@ -90,14 +83,9 @@ RSS_BOUND_MIB = 25.0
 MiB; this day adds finals held in memory while the disk is full, and a restart's backlog)."""
 NODE_RSS_BOUND_MIB = 40.0
 """Growth of the node's resident memory: its outage buffer alone may hold 600 s (19 MiB)."""
-BLAME_MARGIN_WORDS = 8
-"""A word this close before the newest word on disk when an episode began may still be lost
-to it (the sentence under recognition)."""
 WARM_UP = 0.1
-"""The first tenth of the day (or of a restarted server's part of it) warms up."""
-POLLY = "amazon-polly"
-VOICE_GRACE_S = 2.0
-"""How long Polly may fail before espeak-ng speaks (wall seconds: 60 s of the day at 30x)."""
+"""A process warms up for a tenth of the day from its first reading (a restarted server also
+serves the redialing audience its backlog then)."""
 RESEND_S = 60.0
 """The node's resend history (``EDGE_AUDIO_RESEND_SECONDS``, at most 60; default 10): after a
 restart it sends again what followed the last final it was told of. At 30x the server runs a
@@ -112,7 +100,7 @@ pytestmark = [
 ]
 
 
-# --- the machinery ------------------------------------------------------------------------------
+# --- fixtures ------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -139,267 +127,6 @@ def state_disk(tmp_path: Path) -> Iterator[TinyDisk]:
         disk.unmount()
 
 
-@dataclass
-class Sample:
-    """One reading of the processes, at a place in the day."""
-
-    audio_s: float
-    server: int
-    """Which server process (0, then 1 after the restart)."""
-    server_rss: int
-    server_fds: int
-    node_rss: int
-    node_fds: int
-
-
-@dataclass
-class Day:
-    """The running day: its processes, where the node's audio is, what happened."""
-
-    plan: DayPlan
-    netns: Netns
-    tmp: Path
-    disk: TinyDisk
-    polly: JsonChild
-    servers: list[JsonChild] = field(default_factory=list)
-    node: JsonChild | None = None
-    audience: JsonChild | None = None
-    samples: list[Sample] = field(default_factory=list)
-    played: list[str] = field(default_factory=list)
-    killed_at_word: list[int] = field(default_factory=list)
-    """The newest word the node had captured at each SIGKILL."""
-    spans: dict[Episode, tuple[int, int]] = field(default_factory=dict)
-    """Each episode played: the words it may have cost, ``(low, high]``: from a little before
-    the newest word on disk when it began to the newest word the node had when it was over."""
-
-    @property
-    def base(self) -> str:
-        return f"{self.netns.server_ip}:{PORT}"
-
-    @property
-    def state(self) -> Path:
-        return self.disk.mountpoint / "state"
-
-    @property
-    def transcript(self) -> Path:
-        return self.state / "rooms" / ROOM / "transcript.jsonl"
-
-    def audio_s(self) -> float:
-        """Seconds of the day the node has captured so far."""
-        assert self.node is not None
-        line = self.node.last("audio_s")
-        return float(line["audio_s"]) if line else 0.0
-
-    async def start_server(self) -> JsonChild:
-        number = len(self.servers)
-        server = JsonChild(f"server-{number}", self.tmp / f"server-{number}.log")
-        command = [PYTHON, "-m", "tests.faults.serve_scripted", "--host", self.netns.server_ip,
-                   "--port", str(PORT), "--state-dir", str(self.state),
-                   "--prefix-translator"]  # fmt: skip
-        await server.start(
-            in_namespace(self.netns, self.netns.server, command), env=self.server_env()
-        )
-        self.servers.append(server)
-        await server.wait_line(lambda m: m == {"_text": "LISTENING"}, 60, "listening")
-        return server
-
-    def server_env(self) -> dict[str, str]:
-        """The room: translated into the speakers' language by the prefix translator, spoken
-        by Polly (the fake) with espeak-ng behind it; no AWS setting of this machine."""
-        polly = self.polly.last("url")
-        assert polly is not None
-        env = {k: v for k, v in child_env().items() if not k.startswith("AWS_")}
-        env.update(
-            EDGE_SERVER_CONNECT_BURST="100000",
-            EDGE_SERVER_CONNECT_RATE="100000",
-            EDGE_SERVER_MIN_FREE_MB="0",
-            EDGE_SERVER_TARGETS=self.plan.audience.speech_lang,
-            EDGE_SERVER_TRANSLATOR="amazon-translate",
-            EDGE_SERVER_SYNTHESIZER="polly",
-            EDGE_SERVER_VOICE_FALLBACK_GRACE_S=str(VOICE_GRACE_S),
-            AWS_ACCESS_KEY_ID=ACCESS_KEY,
-            AWS_SECRET_ACCESS_KEY=SECRET_KEY,
-            AWS_REGION="eu-west-1",
-            AWS_CONFIG_FILE=str(self.tmp / "no-aws-config"),
-            AWS_SHARED_CREDENTIALS_FILE=str(self.tmp / "no-aws-credentials"),
-            AWS_EC2_METADATA_DISABLED="true",
-            AWS_ENDPOINT_URL_POLLY=str(polly["url"]),
-        )
-        return env
-
-    async def room_health(self) -> dict[str, Any]:
-        """The room's part of ``/healthz``."""
-        room: dict[str, Any] = (await self.health())["rooms"][ROOM]
-        return room
-
-    async def until_health(
-        self, test: Callable[[dict[str, Any]], bool], timeout: float, what: str
-    ) -> tuple[dict[str, Any], float]:
-        """Poll the room's health until ``test`` passes; that health and the wait."""
-        started = time.monotonic()
-        while True:
-            room = await self.room_health()
-            if test(room):
-                return room, time.monotonic() - started
-            if time.monotonic() - started > timeout:
-                raise AssertionError(f"timed out after {timeout:g} s waiting for {what}: {room}")
-            await asyncio.sleep(0.5)
-
-    async def health(self) -> dict[str, Any]:
-        """``/healthz``, fetched from inside the server's namespace."""
-        url = f"http://{self.base}/healthz"
-        command = [PYTHON, "-m", "tests.faults.subscribe", url, "--health"]
-        proc = await asyncio.create_subprocess_exec(
-            *in_namespace(self.netns, self.netns.server, command),
-            stdout=asyncio.subprocess.PIPE,
-            env=child_env(),
-        )
-        out, _ = await asyncio.wait_for(proc.communicate(), 30)
-        data: dict[str, Any] = json.loads(out)
-        return data
-
-    async def sample(self) -> None:
-        """Read memory and descriptors every half second, while both processes run."""
-        assert self.node is not None
-        while True:
-            server = self.servers[-1]
-            with contextlib.suppress(OSError, AssertionError):
-                self.samples.append(
-                    Sample(
-                        self.audio_s(),
-                        len(self.servers) - 1,
-                        rss_kib(server.pid),
-                        fd_count(server.pid),
-                        rss_kib(self.node.pid),
-                        fd_count(self.node.pid),
-                    )
-                )
-            await asyncio.sleep(0.5)
-
-    def last_word_on_disk(self) -> int:
-        """The newest word in the transcript (0 if none); a line being written is left out."""
-        try:
-            data = self.transcript.read_bytes()
-        except FileNotFoundError:
-            return 0
-        for line in reversed(data.split(b"\n")[:-1]):
-            found = words_in([json.loads(line)])
-            if found:
-                return found[-1]
-        return 0
-
-    def node_word(self) -> int:
-        """The newest word the node has captured."""
-        assert self.node is not None
-        line = self.node.last("audio_s")
-        return int(line["word"]) if line else 0
-
-    def blame(self, words: list[int]) -> tuple[dict[Episode, list[int]], list[int]]:
-        """Each of ``words`` (lost ones) put to the episode it fell in: after the transcript's
-        newest word when the episode began (less ``BLAME_MARGIN_WORDS``), up to the node's
-        newest word when it was over; of two, the one that began later. The rest are
-        unexplained."""
-        blamed: dict[Episode, list[int]] = {e: [] for e in self.spans}
-        unexplained = []
-        for word in words:
-            fits = [e for e, (low, high) in self.spans.items() if low < word <= high]
-            if fits:
-                blamed[max(fits, key=lambda e: self.spans[e][0])].append(word)
-            else:
-                unexplained.append(word)
-        return blamed, unexplained
-
-    async def until(self, audio_s: float, what: str) -> None:
-        """Wait until the node has captured the day up to ``audio_s``."""
-        assert self.node is not None
-        node = self.node
-        budget = 120 + 3 * max(0.0, audio_s - self.audio_s()) / SPEED
-
-        def reached() -> bool:
-            if not node.running:
-                raise AssertionError(f"the node exited: {node.log_text()}")
-            return self.audio_s() >= audio_s
-
-        await wait_until(reached, budget, f"the day at {audio_s:.0f} s ({what})", step=0.1)
-
-
-# --- the episodes -------------------------------------------------------------------------------
-
-
-async def partition(day: Day, episode: Episode) -> str:
-    day.netns.partition()
-    cut = time.time()
-    try:
-        await day.until(episode.end_s, "the partition's end")
-    finally:
-        day.netns.heal()
-    return f"link down {time.time() - cut:.1f} s wall"
-
-
-async def server_restart(day: Day, episode: Episode) -> str:
-    killed_at = time.time()
-    day.killed_at_word.append(day.node_word())
-    await day.servers[-1].kill9()
-    await asyncio.sleep(1.0)  # systemd's RestartSec
-    await day.start_server()
-    return f"back listening after {time.time() - killed_at:.1f} s wall"
-
-
-async def disk_full(day: Day, episode: Episode) -> str:
-    filled = day.disk.fill()
-    try:
-        failing, noticed_s = await day.until_health(
-            lambda room: room["storage"]["state"] == "failing", 60, "the storage alarm"
-        )
-        assert failing["storage"]["error"].startswith("ENOSPC"), failing["storage"]
-        await day.until(episode.end_s, "the disk's end")
-        held = (await day.room_health())["storage"]
-    finally:
-        day.disk.free()
-    _, written_s = await day.until_health(
-        lambda room: room["storage"]["state"] == "ok" and room["storage"]["unsaved"] == 0,
-        60,
-        "the held finals written",
-    )
-    assert held["dropped"] == 0, held
-    return (
-        f"filled with {filled / 2**20:.0f} MiB; /healthz said {failing['storage']['error']!r} "
-        f"within {noticed_s:.1f} s; {held['unsaved']} finals held in memory when freed, "
-        f"written {written_s:.1f} s later"
-    )
-
-
-async def polly_outage(day: Day, episode: Episode) -> str:
-    day.polly.signal(signal.SIGUSR1)
-    try:
-        _, switched_s = await day.until_health(
-            lambda room: room["synthesizer"] == "espeak" and room["voice_offline"] is True,
-            60,
-            "espeak-ng standing in for Polly",
-        )
-        await day.until(episode.end_s, "Polly's outage's end")
-    finally:
-        day.polly.signal(signal.SIGUSR2)
-    _, back_s = await day.until_health(
-        lambda room: room["synthesizer"] == POLLY and not room["voice_offline"],
-        60,
-        "Polly speaking again",
-    )
-    return (
-        f"espeak-ng after {switched_s:.1f} s (grace {VOICE_GRACE_S:g} s), Polly back "
-        f"{back_s:.1f} s after"
-    )
-
-
-Runner = Callable[[Day, Episode], Awaitable[str]]
-RUNNERS: dict[Kind, Runner] = {
-    Kind.PARTITION: partition,
-    Kind.DISK_FULL: disk_full,
-    Kind.POLLY_OUTAGE: polly_outage,
-    Kind.SERVER_RESTART: server_restart,
-}
-
-
 # --- the day ------------------------------------------------------------------------------------
 
 
@@ -413,7 +140,7 @@ async def test_conference_day(
 ) -> None:
     began = time.monotonic()
     polly = JsonChild("polly", tmp_path / "polly.log")
-    day = Day(PLAN, netns, tmp_path, state_disk, polly)
+    day = Day(PLAN, netns, tmp_path, state_disk, polly, SPEED)
     audience = JsonChild("audience", tmp_path / "audience.log")
     node = JsonChild("node", tmp_path / "node.log")
     sampler: asyncio.Task[None] | None = None
