@@ -33,6 +33,8 @@ from edge_audio.pcm.convert import ChannelSelection, PcmConverter
 from edge_audio.pcm.framing import DEFAULT_FRAME_MS, FrameAssembler, frame_bytes_for_ms
 from edge_audio.pcm.pacing import Pacer
 from edge_server.contract.audio_format import BYTES_PER_SAMPLE, BYTES_PER_SECOND
+from edge_server.contract.journal_logging import configure_logging
+from edge_server.contract.log_fields import set_log_fields
 from edge_server.contract.names import InvalidName, validate_language, validate_room_name
 from edge_server.contract.terminal_text import format_final
 from edge_server.contract.urls import audio_url
@@ -221,6 +223,7 @@ def _stream_file(args: argparse.Namespace) -> int:
         token=os.environ.get("EDGE_AUDIO_TOKEN") or None,
         ca_file=os.environ.get("EDGE_AUDIO_CA_FILE") or None,
     )
+    set_log_fields(room=args.room)  # journalctl ROOM=...; asyncio.run's tasks inherit it
     log.info("streaming %s to %s at speed %g", source.describe(), url, args.speed)
     coro = stream_source(
         source,
@@ -256,8 +259,8 @@ def _stream_file(args: argparse.Namespace) -> int:
 
 
 def _configure_logging(level: str) -> None:
-    logging.basicConfig(stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger().setLevel(level)
+    # Under systemd with systemd-python: the journal with ROOM=/SESSION= fields; else stderr.
+    configure_logging("edge-audio", level, "%(levelname)s %(name)s: %(message)s")
 
 
 def main(argv: list[str] | None = None) -> int:

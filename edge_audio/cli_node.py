@@ -28,6 +28,7 @@ from edge_audio.settings import (
     parse_channel,
     parse_env_file,
 )
+from edge_server.contract.log_fields import set_log_fields
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,7 @@ def _run(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         _error(str(exc))
         return EXIT_USAGE
+    set_log_fields(room=settings.room)  # journalctl ROOM=...; the node's tasks inherit it
     return asyncio.run(_run_node(AudioNode(settings)))
 
 

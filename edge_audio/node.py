@@ -3,8 +3,14 @@
 :class:`AudioNode` runs the :class:`~edge_audio.capture.loop.CaptureLoop` (device -> frames) and the
 :class:`~edge_audio.link.reconnect.UplinkLoop` (frames -> server) side by side, joined only by the
 bounded :class:`~edge_audio.link.buffer.FrameBuffer`: a lost device does not touch the connection,
-a lost server does not touch capture. Once a second it sends the signal level, tells systemd
-how things are (``STATUS=``) and, only while frames really flow, ``WATCHDOG=1``.
+a lost server does not touch capture. Once a second it sends the signal level and tells systemd
+how things are (``STATUS=``).
+
+systemd (``Type=notify``): ``READY=1`` as soon as the node is up and looking for its device, with
+``STATUS=waiting for audio from ...``, so a room whose mixer is off does not hold the boot.
+``WATCHDOG=1`` while it waits with a capture loop that keeps trying (discovery answered within
+:data:`WAIT_PROGRESS_S`); once audio has flowed, only while frames really flow: a stall or a
+long unplug stops the pings and systemd restarts the node, which then waits, ready, again.
 """
 
 from __future__ import annotations
@@ -32,6 +38,10 @@ EXIT_OK = 0
 EXIT_REFUSED = 3
 FLOW_WINDOW_S = 2.0
 """Frames count as flowing when the last one is at most this old."""
+WAIT_PROGRESS_S = 30.0
+"""Before audio first flows, the watchdog is fed only while the capture loop's last attempt to
+find the device is at most this old (discovery answers within seconds: pw-dump's timeout plus
+the longest retry delay): a discovery wedged for good stops the pings too."""
 TICK_S = 1.0
 SEND_BUFFER_BYTES = 8 * 1024
 """The socket's send buffer: about half a second of audio in flight on a link that may
@@ -124,6 +134,7 @@ class AudioNode:
         )
         self.notifier = notifier if notifier is not None else Notifier()
         self.ready = False
+        """``READY=1`` sent (at the start of :meth:`run`)."""
         self._levels = _Levels(settings)
         self._stop = asyncio.Event()
 
@@ -145,6 +156,8 @@ class AudioNode:
         link = asyncio.create_task(self.link.run(link_stop), name="uplink")
         health = asyncio.create_task(self._health(), name="health")
         stopper = asyncio.create_task(self._stop.wait())
+        self.ready = True  # up and looking for the device: ready, even with the mixer off
+        self.notifier.notify(ready=True, status=self.status())
         code = EXIT_OK
         try:
             await asyncio.wait({capture, link, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -173,10 +186,9 @@ class AudioNode:
     def _on_frame(self, frame: bytes) -> None:
         self.buffer.push(frame)
         self.wake.set()
-        if not self.ready:
-            self.ready = True
+        if self.capture.stats.frames == 1:
             log.info("audio flows from %s", self.capture.stats.device)
-            self.notifier.notify(ready=True, status=self.status())
+            self.notifier.status(self.status())
 
     def _on_block(self, rate: int, block: Block) -> None:
         report = self._levels.add(rate, block)
@@ -188,11 +200,30 @@ class AudioNode:
         last = self.capture.stats.last_frame_at
         return last is not None and time.monotonic() - last <= FLOW_WINDOW_S
 
+    def flowed(self) -> bool:
+        """True once a frame has reached the buffer (the watchdog's rule changes then)."""
+        return self.capture.stats.last_frame_at is not None
+
+    def watchdog_due(self) -> bool:
+        """Whether this tick feeds the watchdog: before audio first flows, while the capture
+        loop keeps trying (:data:`WAIT_PROGRESS_S`); after, only while frames flow."""
+        if self.flowed():
+            return self.flowing()
+        last = self.capture.stats.last_attempt_at
+        return last is not None and time.monotonic() - last <= WAIT_PROGRESS_S
+
     def status(self) -> str:
-        """One line for ``STATUS=``: capture state and device, uplink state, backlog."""
+        """One line for ``STATUS=``: capture state and device, uplink state, backlog.
+
+        Before audio first flows: ``waiting for audio from 'PATTERN' (why); server ...``.
+        """
         cap, link = self.capture.stats, self.link.stats
-        device = f" {cap.device}" if cap.device else f" ({cap.reason})" if cap.reason else ""
-        text = f"{cap.state}{device}; server {link.state}"
+        reason = f" ({cap.reason})" if cap.reason else ""
+        if not self.flowed() and not cap.device:
+            text = f"waiting for audio from {self.settings.preference.text!r}{reason}"
+        else:
+            text = f"{cap.state}{f' {cap.device}' if cap.device else reason}"
+        text += f"; server {link.state}"
         if self.buffer.seconds >= 1.0:
             text += f", {self.buffer.seconds:.0f} s buffered"
         return text
@@ -207,7 +238,7 @@ class AudioNode:
                 report = self._levels.idle()
                 if report is not None:
                     self.link.post_level(report)
-            if self.notifier.watchdog_s is not None and self.flowing():
+            if self.notifier.watchdog_s is not None and self.watchdog_due():
                 self.notifier.notify(watchdog=True)
             self.notifier.status(self.status())
 

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from edge_server import __version__
+from edge_server.contract.journal_logging import configure_logging
 from edge_server.contract.names import InvalidName, validate_room_name
 from edge_server.core.settings import SettingsError, load_settings
 
@@ -158,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     if not {"serve", "follow", "-h", "--help", "--version"} & set(argv):
         argv = ["serve", *argv]
     args = parser.parse_args(argv)
-    logging.basicConfig(level=getattr(args, "log_level", "INFO"), format=_log_format())
+    # Under systemd with systemd-python: the journal with ROOM=/SESSION= fields; else stderr.
+    configure_logging("edge-server", getattr(args, "log_level", "INFO"), _log_format())
     if args.command == "follow":
         from edge_server.contract.urls import captions_url
         from edge_server.follow import follow

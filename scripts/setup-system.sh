@@ -17,6 +17,9 @@ if [ "$mode" = test ]; then
     packages="$packages debootstrap systemd"
     # The arm64 converge: an arm64 root entered through qemu-user-static's binfmt handler
     packages="$packages qemu-user-static binfmt-support"
+    # systemd-python (the `journal` extra) builds from source: libsystemd's headers, pkg-config
+    # and a C compiler; python3-systemd is the Pis' copy, loaded by the journal tests
+    packages="$packages libsystemd-dev pkg-config gcc libc6-dev python3-dev python3-systemd"
 fi
 missing=""
 for pkg in $packages; do

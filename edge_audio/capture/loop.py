@@ -140,6 +140,9 @@ class CaptureStats:
     bytes: int = 0
     last_frame_at: float | None = None
     """``time.monotonic()`` of the last frame handed on."""
+    last_attempt_at: float | None = None
+    """``time.monotonic()`` when an attempt to find and open the device last began or ended
+    (the loop is alive while this moves)."""
     opens: int = 0
     losses: int = 0
 
@@ -172,13 +175,16 @@ class CaptureLoop:
         """Capture until ``stop`` is set; the last partial frame is handed on at the end."""
         backoff = Backoff(self.policy)
         while not stop.is_set():
+            self.stats.last_attempt_at = time.monotonic()
             try:
                 source = await self.open_source()
             except NoDevice as exc:
+                self.stats.last_attempt_at = time.monotonic()
                 self._waiting(str(exc))
                 await _sleep_unless(stop, backoff.next_delay())
                 continue
             self.stats.opens += 1
+            self.stats.last_attempt_at = time.monotonic()
             try:
                 await _until_stopped(self._pump(source, backoff), stop)
             except DeviceLost as exc:

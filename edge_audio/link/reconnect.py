@@ -43,6 +43,7 @@ from edge_audio.link.uplink import (
 from edge_audio.pcm.meter import LevelReport
 from edge_server.contract.audio_format import BYTES_PER_SAMPLE, BYTES_PER_SECOND
 from edge_server.contract.backoff import Backoff, BackoffPolicy
+from edge_server.contract.log_fields import set_log_fields
 from edge_server.contract.server_replies import is_fatal
 from edge_server.contract.uplink import build_position
 
@@ -148,6 +149,7 @@ class UplinkLoop:
                     attempts = 0
                     self.stats.connects += 1
                     self.stats.state, self.stats.session = "connected", ready.session
+                    set_log_fields(session=ready.session)  # journalctl SESSION=... (this task)
                     self._plan_resend(ready)
                     await self._send_gap(uplink)
                     await self._stream(uplink, stop)

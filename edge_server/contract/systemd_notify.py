@@ -1,9 +1,14 @@
-"""systemd's notify protocol (READY=1, WATCHDOG=1, STATUS=, STOPPING=1) over its datagram socket,
-without a dependency; used by edge-audio and edge-server. A no-op without NOTIFY_SOCKET.
+"""systemd's notify protocol (READY=1, WATCHDOG=1, STATUS=, STOPPING=1); used by edge-audio and
+edge-server. A no-op without NOTIFY_SOCKET.
 
-:func:`format_notify` is pure; :class:`Notifier` sends with the standard library's ``socket``.
-Without ``NOTIFY_SOCKET`` (not under systemd, or not ``Type=notify``) every call is a no-op.
-An address starting with ``@`` is in Linux's abstract namespace.
+:func:`format_notify` is pure. :class:`Notifier` sends through systemd-python's
+``systemd.daemon.notify`` (sd_notify(3), libsystemd) when it is loadable
+(:mod:`.systemd_binding`: the ``journal`` extra, or Debian's ``python3-systemd`` on the Pis)
+and the address is the process's own ``$NOTIFY_SOCKET``; otherwise (no systemd-python, or an
+environment given explicitly, as tests and stand-ins do) it writes the same datagram with the
+standard library's ``socket``, so a unit never waits for a READY=1 that a missing package
+swallowed. Without ``NOTIFY_SOCKET`` (not under systemd, or not ``Type=notify``) every call is
+a no-op. An address starting with ``@`` is in Linux's abstract namespace.
 """
 
 from __future__ import annotations
@@ -11,7 +16,9 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+
+from edge_server.contract.systemd_binding import systemd_python
 
 log = logging.getLogger(__name__)
 
@@ -72,15 +79,29 @@ def watchdog_interval(environ: Mapping[str, str], pid: int) -> float | None:
 class Notifier:
     """Sends notify datagrams to systemd; does nothing when not configured."""
 
-    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, environ: Mapping[str, str] | None = None, *, use_systemd_python: bool = True
+    ) -> None:
         """Reads ``NOTIFY_SOCKET``, ``WATCHDOG_USEC`` and ``WATCHDOG_PID`` from ``environ``
-        (default: the process environment)."""
+        (default: the process environment). ``use_systemd_python=False`` keeps to the
+        standard library even where systemd-python is there."""
         env = os.environ if environ is None else environ
         self.address = socket_address(env.get("NOTIFY_SOCKET"))
         self.watchdog_s = watchdog_interval(env, os.getpid()) if self.address else None
         self._sock: socket.socket | None = None
         self._warned = False
         self._last_status: str | None = None
+        binding = systemd_python() if use_systemd_python and env is os.environ else None
+        self._sd_notify: Callable[[str], bool] | None = (
+            binding.notify if binding is not None and self.address is not None else None
+        )
+
+    @property
+    def backend(self) -> str:
+        """How datagrams are sent: ``"systemd-python"``, ``"socket"``, or ``"off"``."""
+        if self.address is None:
+            return "off"
+        return "systemd-python" if self._sd_notify is not None else "socket"
 
     @property
     def enabled(self) -> bool:
@@ -101,6 +122,8 @@ class Notifier:
         payload = format_notify(ready=ready, watchdog=watchdog, stopping=stopping, status=status)
         if not payload:
             return False
+        if self._sd_notify is not None:
+            return self._notify_libsystemd(payload)
         try:
             if self._sock is None:
                 self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
@@ -112,6 +135,19 @@ class Notifier:
                 self._warned = True
             return False
         return True
+
+    def _notify_libsystemd(self, payload: bytes) -> bool:
+        assert self._sd_notify is not None
+        try:
+            sent = bool(self._sd_notify(payload.decode()))
+        except (OSError, ValueError) as exc:
+            sent, error = False, str(exc)
+        else:
+            error = "sd_notify sent nothing"
+        if not sent and not self._warned:
+            log.warning("cannot notify systemd at %r: %s", self.address, error)
+            self._warned = True
+        return sent
 
     def status(self, text: str) -> bool:
         """Send ``STATUS=text`` unless it is the status sent last."""

@@ -33,6 +33,7 @@ from edge_server.core.room_clock import RoomClock
 from edge_server.core.stream_positions import place_frame
 from edge_server.core.trace import PipelineTrace, Stage
 from edge_server.rooms.sources import FINISH_TIMEOUT_S, SourceInfo
+from edge_server.rooms.transcript import UNSAVED_FIELD
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +139,10 @@ class AudioSession:
             self.source.finals += 1
             if self._on_final is not None:
                 end = self._stream_sample_at(float(record.get("end", 0.0)))
-                if end is not None:  # tell the node: its audio up to here is finalized
+                # Tell the node its audio up to here is finalized: only once it is on disk. A
+                # final the disk refused lives in memory only, so after a crash the node must
+                # still offer that audio again.
+                if end is not None and not record.get(UNSAVED_FIELD):
                     record = {**record, "stream_end": end}
                 with contextlib.suppress(ConnectionError, RuntimeError):
                     await self._on_final(record)

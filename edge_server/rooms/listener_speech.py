@@ -23,6 +23,7 @@ import time
 from collections import deque
 from typing import Any
 
+from edge_server.contract.log_fields import log_fields
 from edge_server.core.engine_api import EngineError, Synthesizer, UnsupportedLanguage
 from edge_server.core.latency import LatencyStats
 from edge_server.rooms.fanout import Broadcaster, dumps_message
@@ -76,9 +77,12 @@ class SpeechHub:
             pending.append((int(record["segment"]), text, time.monotonic()))
             self._wake.setdefault(lang, asyncio.Event()).set()
             if lang not in self._workers or self._workers[lang].done():
-                self._workers[lang] = asyncio.create_task(
-                    self._speak(lang), name=f"speech-{self.room}-{lang}"
-                )
+                # The worker outlives the session that happened to start it: its lines carry
+                # the room, not that session's SESSION/ENGINE (the task copies the context now).
+                with log_fields(room=self.room, session=None, engine=None):
+                    self._workers[lang] = asyncio.create_task(
+                        self._speak(lang), name=f"speech-{self.room}-{lang}"
+                    )
 
     async def _speak(self, lang: str) -> None:
         pending = self._pending[lang]

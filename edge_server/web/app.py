@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 import kiosk
+from edge_server.core.refusals import RecentRefusals
 from edge_server.core.settings import ServerSettings
 from edge_server.core.trace import PipelineTrace
 from edge_server.rooms.registry import (
@@ -21,7 +22,8 @@ from edge_server.rooms.registry import (
 )
 from edge_server.web import health, pages, qr, status_api, transcripts, ws_audio, ws_captions
 from edge_server.web.access import install_limiter
-from edge_server.web.app_keys import ROOMS, SETTINGS, SOCKETS, STARTED
+from edge_server.web.app_keys import REFUSED, ROOMS, SETTINGS, SOCKETS, STARTED
+from edge_server.web.log_context import room_log_fields
 from edge_server.web.metrics import setup_metrics
 from edge_server.web.open_sockets import OpenSockets
 from edge_server.web.proxies import install_proxies
@@ -66,13 +68,14 @@ def create_app(
     The factories replace the engines the settings name (tests, benchmarks); ``trace`` sees
     each step of every room's pipeline (:mod:`edge_server.core.trace`, for the benchmark).
     """
-    app = web.Application()
+    app = web.Application(middlewares=[room_log_fields])
     app[SETTINGS] = settings
     app[ROOMS] = RoomRegistry(
         settings, recognizer_factory, synthesizer_factory, translator_factory, trace
     )
     app[SOCKETS] = OpenSockets()
     app[STARTED] = time.monotonic()
+    app[REFUSED] = RecentRefusals()
     install_proxies(app)
     install_limiter(app)
     app.cleanup_ctx.append(_rooms_lifecycle)

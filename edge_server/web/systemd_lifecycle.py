@@ -3,7 +3,9 @@
 ``READY=1`` once the listening sockets are open (``web.run_app`` calls its ``print`` hook after
 every site has started), then ``WATCHDOG=1`` from a task of the event loop, so a wedged loop
 stops the pings and systemd restarts the process (``WatchdogSec=`` in the unit), and
-``STOPPING=1`` at shutdown. Without ``NOTIFY_SOCKET`` every call is a no-op.
+``STOPPING=1`` at shutdown. Without ``NOTIFY_SOCKET`` every call is a no-op. The datagrams go
+through systemd-python's ``sd_notify`` where it is installed (the contract's
+:class:`~edge_server.contract.systemd_notify.Notifier` decides).
 """
 
 from __future__ import annotations

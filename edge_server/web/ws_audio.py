@@ -12,6 +12,7 @@ from aiohttp import WSMsgType, web
 
 from edge_server import __version__
 from edge_server.contract.audio_format import BYTES_PER_SECOND, WS_MAX_MESSAGE_BYTES
+from edge_server.contract.log_fields import set_log_fields
 from edge_server.contract.uplink import ErrorCode, ProtocolError, StreamHello
 from edge_server.contract.uplink_server import (
     AudioReceived,
@@ -123,6 +124,8 @@ async def _run_source(
         return
 
     source.abort = abort
+    # journalctl SESSION=... / ENGINE=...: this connection's lines and its tasks' (ROOM is set)
+    set_log_fields(session=source.session, engine=room.recognizer.name)
 
     async def recognizer_failed(exc: EngineError) -> None:
         await _refuse(ws, ProtocolError(ErrorCode.RECOGNIZER_FAILED, f"recognizer failed: {exc}"))

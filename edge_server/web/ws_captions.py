@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 from aiohttp import WSMsgType, web
 
@@ -18,7 +19,7 @@ from edge_server.rooms.fanout import DirectWriter, Subscriber, dumps_message
 from edge_server.rooms.room import Room
 from edge_server.rooms.status_views import status_message
 from edge_server.web.access import READ_ROLES, close_refused, limit_attempts, refusal_for
-from edge_server.web.app_keys import SETTINGS, SOCKETS
+from edge_server.web.app_keys import REFUSED, SETTINGS, SOCKETS
 from edge_server.web.errors import json_error, room_or_400
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,11 @@ async def captions(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     refused = refusal_for(request, READ_ROLES)
     if refused is not None:
+        # Remembered for the status page: a kiosk left with an old token shows up there.
+        request.app[REFUSED].record(
+            request.remote or "?", room.name, request.query.get("client", ""),
+            refused[0].code, time.time(),
+        )  # fmt: skip
         await close_refused(ws, *refused)
         return ws
     request.app[SOCKETS].add(ws)

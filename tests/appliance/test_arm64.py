@@ -50,6 +50,7 @@ from tests.appliance.test_appliance import (
     AUDIO_HOST,
     DISPLAY_HOST,
     ROOM,
+    SYSTEMD_PYTHON_ORIGIN,
     VENV_BIN,
     VERSION,
     Run,
@@ -329,6 +330,10 @@ def test_root_venv_runs_the_project_on_aarch64(arm64: Arm64Rooms) -> None:
     version = arm64.audio.run([f"{venv}/edge-server", "--version"])
     assert version.returncode == 0, version.stderr
     assert version.stdout.strip() == f"edge-server {VERSION}"
+    # systemd-python has no aarch64 wheel: the bundle carries Debian's python3-systemd and the
+    # venv (no system site-packages) loads that build.
+    found = arm64.audio.run([f"{venv}/python", "-c", SYSTEMD_PYTHON_ORIGIN])
+    assert found.stdout.strip() == "/usr/lib/python3/dist-packages/systemd", found.stderr
     devices = arm64.audio.run([f"{venv}/edge-audio", "devices", "--json"], user="edge-audio")
     assert devices.returncode in (0, 1), devices.stderr
     ranking = json.loads(devices.stdout)

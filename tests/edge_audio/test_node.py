@@ -18,7 +18,7 @@ import pytest
 
 from edge_audio.capture.device_source import DeviceLost
 from edge_audio.capture.loop import NoDevice
-from edge_audio.node import AudioNode
+from edge_audio.node import FLOW_WINDOW_S, AudioNode
 from edge_audio.settings import NodeSettings
 from edge_server.contract.server_replies import is_fatal
 from edge_server.contract.systemd_notify import Notifier
@@ -229,3 +229,48 @@ async def test_systemd_ready_status_and_watchdog_only_while_audio_flows(
     assert any("capturing fake:mixer" in s and "server connected" in s for s in statuses)
     assert any("waiting for device" in s for s in statuses)
     assert "STOPPING=1" in texts
+
+
+async def test_no_mixer_at_boot_ready_waiting_and_fed_then_pings_only_while_audio_flows(
+    server: LiveServer, notify_socket: socket.socket, tmp_path: Path
+) -> None:
+    """The mixer is off at boot: READY=1 at once with a "waiting for audio" STATUS, and the
+    watchdog is fed while the node keeps looking; once audio has flowed and then stops for
+    good, the pings stop (systemd restarts the node)."""
+    env = {"NOTIFY_SOCKET": str(tmp_path / "notify"), "WATCHDOG_USEC": "400000",
+           "WATCHDOG_PID": str(os.getpid())}  # fmt: skip
+    absent = "no capture device matches 'Behringer|UMC' in PipeWire"
+    script = Script(absent, absent, absent, FakeSource(lose_after=10), "unplugged")
+    node = AudioNode(settings(server, device="Behringer|UMC"), open_source=script,
+                     notifier=Notifier(env))  # fmt: skip
+    lines: list[tuple[float, str]] = []
+    reader = asyncio.create_task(receive(notify_socket, lines))
+    run = asyncio.create_task(node.run())
+    try:
+        await wait_until(node.flowed, STEP, "audio from the mixer plugged in later")
+        flowed_at = time.monotonic()
+        await wait_until(lambda: node.capture.stats.losses == 1, STEP, "the mixer gone")
+        lost_at = time.monotonic()
+        await asyncio.sleep(FLOW_WINDOW_S + 3.0)
+        end_at = time.monotonic()
+    finally:
+        node.stop()
+        assert await asyncio.wait_for(run, STEP) == 0
+        await asyncio.sleep(0.1)
+        reader.cancel()
+    texts = [line for _, line in lines]
+    assert texts.count("READY=1") == 1
+    ready_at = next(t for t, line in lines if line == "READY=1")
+    assert ready_at < flowed_at, "ready before any audio: the boot does not wait for the mixer"
+    ready_status = texts[texts.index("READY=1") + 1]
+    assert ready_status.startswith("STATUS=waiting for audio from 'Behringer|UMC'"), ready_status
+    waiting = [line for line in texts if line.startswith("STATUS=waiting for audio")]
+    assert any(absent in line for line in waiting), waiting
+    dogs = [t for t, line in lines if line == "WATCHDOG=1"]
+    assert len([t for t in dogs if ready_at <= t < flowed_at]) >= 3, "fed while waiting"
+    assert any(flowed_at <= t <= lost_at for t in dogs), "fed while audio flows"
+    after = [t for t in dogs if lost_at + FLOW_WINDOW_S + 0.3 < t <= end_at]
+    assert not after, "WATCHDOG=1 after audio stopped for good"
+    statuses = [line for line in texts if line.startswith("STATUS=")]
+    assert any(s.startswith("STATUS=capturing fake:mixer") for s in statuses)
+    assert any(s.startswith("STATUS=waiting for device (unplugged)") for s in statuses)

@@ -152,7 +152,7 @@ async def test_speech_into_the_mixer_becomes_captions(
     async with captions(server) as ws:
         node = await NodeProcess(pw, tmp_path, server.http).start()
         try:
-            await node.wait_note("READY=1")  # audio flows from the mixer
+            await node.wait_log("audio flows from")  # audio flows from the mixer
             pw.play(MIXER_OUTPUT, speech["tone"])  # a decoy that matches "UMC": must not be heard
             pw.play(FEED, speech["1"])
             final = await final_matching(ws, ("young", "man", "disposed"))
@@ -181,7 +181,7 @@ async def test_server_killed_and_restarted_on_the_same_port(
     first = await live_server(settings, port=port)
     node = await NodeProcess(pw, tmp_path, f"http://127.0.0.1:{port}").start()
     try:
-        await node.wait_note("READY=1")
+        await node.wait_log("audio flows from")
         pw.play(FEED, speech["all"])
         peer = spy.peers["edge-audio"]
         await wait_until(lambda: peer.audio_bytes > 2 * BYTES_PER_SECOND, what="2 s of audio")
@@ -215,7 +215,7 @@ async def test_mixer_unplugged_and_plugged_back(
     async with captions(server) as ws:
         node = await NodeProcess(pw, tmp_path, server.http).start()
         try:
-            await node.wait_note("READY=1")
+            await node.wait_log("audio flows from")
             pw.play(FEED, speech["1"])
             await final_matching(ws, ("young", "man", "disposed"))
             layout.unload_mixer(pw)  # the USB cable pulled
@@ -234,6 +234,40 @@ async def test_mixer_unplugged_and_plugged_back(
     assert len(spy.peers["edge-audio"].hellos) == 1, "the uplink stays connected meanwhile"
 
 
+async def test_mixer_off_at_boot_ready_and_waiting_then_watchdog_only_while_audio_flows(
+    pw: PipeWireSession, layout: Layout, server: LiveServer, tmp_path: Path
+) -> None:
+    """``edge-audio run`` as systemd starts it, with the mixer off: READY=1 and a "waiting for
+    audio" STATUS at once, WATCHDOG=1 while it waits; the mixer switched on, audio flows; the
+    mixer off again for good, the pings stop (WATCHDOG_USEC=2 s: a ping a second)."""
+    layout.unload_mixer(pw)  # the mixer is off when the Pi boots
+    node = await NodeProcess(pw, tmp_path, server.http).start()
+    try:
+        await node.wait_note("READY=1")
+        await wait_until(lambda: node.notes.count("WATCHDOG=1") >= 3, STEP, "fed while waiting")
+        assert not any("audio flows" in line for line in node.log), node.text()
+        waiting = [n for n in node.notes if n.startswith("STATUS=waiting for audio from")]
+        assert waiting, node.notes
+        assert f"{PATTERN!r}" in waiting[0]
+        layout.load_mixer(pw)  # switched on
+        await node.wait_log("audio flows from")
+        await wait_until(
+            lambda: any(n.startswith("STATUS=capturing pipewire:") for n in node.notes),
+            STEP, "the capturing status",
+        )  # fmt: skip
+        layout.unload_mixer(pw)  # off again, for good
+        await node.wait_log("capture stopped", timeout=10)
+        await asyncio.sleep(2.5)  # the 2 s flow window, and a ping already on its way
+        pings = node.notes.count("WATCHDOG=1")
+        await asyncio.sleep(3.0)
+        assert node.notes.count("WATCHDOG=1") == pings, "WATCHDOG=1 after audio stopped"
+        assert any(n.startswith("STATUS=waiting for device") for n in node.notes)
+    finally:
+        code = await node.stop()
+    assert code == 0, node.text()
+    assert node.notes.count("READY=1") == 1
+
+
 async def test_pipewire_restarted(
     pw: PipeWireSession, layout: Layout, speech: dict[str, Path], server: LiveServer,
     spy: UplinkSpy, tmp_path: Path,
@@ -241,7 +275,7 @@ async def test_pipewire_restarted(
     async with captions(server) as ws:
         node = await NodeProcess(pw, tmp_path, server.http).start()
         try:
-            await node.wait_note("READY=1")
+            await node.wait_log("audio flows from")
             pw.play(FEED, speech["1"])
             await final_matching(ws, ("young", "man", "disposed"))
             await asyncio.wait_for(asyncio.to_thread(pw.restart), STEP)

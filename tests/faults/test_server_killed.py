@@ -66,7 +66,7 @@ async def test_server_sigkilled_mid_talk_then_restarted(
         await page.goto(f"{first.http}/kiosk/main?lines=50", timeout=UI_MS)
         body = page.locator("body")
         await expect(body).to_have_attribute("data-connection", "open", timeout=UI_MS)
-        await node.wait_note("READY=1")
+        await node.wait_log("audio flows from")
         pw.play(FEED, talk)
 
         # Mid-talk: two finals on disk and on screen, and the next sentence under way.

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from edge_server.contract.systemd_binding import systemd_python
 from edge_server.contract.systemd_notify import (
     Notifier,
     format_notify,
@@ -105,3 +106,60 @@ def test_no_op_without_systemd(tmp_path: Path) -> None:
     gone = Notifier({"NOTIFY_SOCKET": str(tmp_path / "nobody")})
     assert not gone.notify(ready=True)  # logged once, never raised
     assert not gone.notify(watchdog=True)
+
+
+# systemd-python's path: sd_notify(3) from libsystemd reads the process's $NOTIFY_SOCKET.
+requires_systemd_python = pytest.mark.skipif(
+    systemd_python() is None,
+    reason="systemd-python is not installed (scripts/setup-system.sh test installs libsystemd-dev)",
+)
+
+
+@requires_systemd_python
+def test_libsystemd_sends_to_the_process_socket(
+    listener: tuple[socket.socket, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sock, path = listener
+    monkeypatch.setenv("NOTIFY_SOCKET", path)
+    monkeypatch.setenv("WATCHDOG_USEC", "4000000")
+    monkeypatch.setenv("WATCHDOG_PID", str(os.getpid()))
+    notifier = Notifier()
+    assert notifier.backend == "systemd-python"
+    assert notifier.watchdog_s == 2.0
+    assert notifier.notify(ready=True, status="waiting for audio from USB Mixer")
+    assert sock.recv(4096) == b"READY=1\nSTATUS=waiting for audio from USB Mixer\n"
+    assert notifier.notify(watchdog=True)
+    assert sock.recv(4096) == b"WATCHDOG=1\n"
+    assert notifier.status("capturing")
+    assert sock.recv(4096) == b"STATUS=capturing\n"
+    notifier.close()
+
+
+@requires_systemd_python
+def test_libsystemd_to_a_missing_socket_warns_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "nobody"))
+    notifier = Notifier()
+    assert notifier.backend == "systemd-python"
+    assert not notifier.notify(ready=True)
+    assert not notifier.notify(watchdog=True)
+    assert sum("cannot notify systemd" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_standard_library_when_asked_or_given_an_environment(
+    listener: tuple[socket.socket, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sock, path = listener
+    monkeypatch.setenv("NOTIFY_SOCKET", path)
+    plain = Notifier(use_systemd_python=False)
+    assert plain.backend == "socket"
+    assert plain.notify(ready=True)
+    assert sock.recv(4096) == b"READY=1\n"
+    given = Notifier({"NOTIFY_SOCKET": path})  # libsystemd reads only the process's own
+    assert given.backend == "socket"
+    assert given.notify(stopping=True)
+    assert sock.recv(4096) == b"STOPPING=1\n"
+    assert Notifier({}).backend == "off"
+    plain.close()
+    given.close()
