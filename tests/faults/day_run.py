@@ -62,6 +62,8 @@ class Day:
     played: list[str] = field(default_factory=list)
     killed_at_word: list[int] = field(default_factory=list)
     """The newest word the node had captured at each SIGKILL."""
+    on_disk_at_kill: list[int] = field(default_factory=list)
+    """The words of the newest final on disk when each SIGKILL came."""
     spans: dict[Episode, tuple[int, int]] = field(default_factory=dict)
     """Each episode played: the words it may have cost, ``(low, high]``: from a little before
     the newest word on disk when it began to the newest word the node had when it was over."""
@@ -170,17 +172,22 @@ class Day:
                 )
             await asyncio.sleep(0.5)
 
-    def last_word_on_disk(self) -> int:
-        """The newest word in the transcript (0 if none); a line being written is left out."""
+    def last_final_on_disk(self) -> list[int]:
+        """The words of the newest final in the transcript ([] if none); a line being written
+        is left out."""
         try:
             data = self.transcript.read_bytes()
         except FileNotFoundError:
-            return 0
+            return []
         for line in reversed(data.split(b"\n")[:-1]):
             found = words_in([json.loads(line)])
             if found:
-                return found[-1]
-        return 0
+                return found
+        return []
+
+    def last_word_on_disk(self) -> int:
+        """The newest word in the transcript (0 if none)."""
+        return (self.last_final_on_disk() or [0])[-1]
 
     def node_word(self) -> int:
         """The newest word the node has captured."""
