@@ -33,8 +33,8 @@ finals, what each episode did and cost, memory, descriptors and wall time (the r
 also written to ``day.json`` in the test's folder).
 
 Length: ``SOAK_DAY_HOURS`` (default 1, what CI runs: the same day, every talk and break an
-eighth as long, the episodes as long as in the full day; about 2.5 minutes at the default
-speed); ``SOAK_DAY_HOURS=8`` is the full day, about 17 minutes at the default speed
+eighth as long, the episodes as long as in the full day; about 2 min 15 s at the default
+speed); ``SOAK_DAY_HOURS=8`` is the full day, about 16 minutes at the default speed
 (``SOAK_DAY_SPEED``, 30)::
 
     SOAK_DAY_HOURS=8 .venv/bin/python -m pytest tests/faults/test_conference_day.py
