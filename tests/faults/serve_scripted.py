@@ -4,7 +4,9 @@ samples all equal to ``n`` is the word ``w<n>``, zeros are a pause). Settings co
 ``EDGE_SERVER_*`` variables and the flags, exactly as for ``edge-server serve``; it prints
 ``LISTENING`` once the socket is open. Used where a test needs the server as a separate
 process: to SIGKILL it, to read its memory and file descriptors from ``/proc``, or to run it in
-a network namespace.
+a network namespace. ``--prefix-translator`` translates with the deterministic
+:class:`~tests.helpers.scripted_engine.PrefixTranslator` (``w1 w2`` in Italian is ``it w1 w2``)
+in place of the translator the settings name.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from aiohttp import web
 
 from edge_server.core.settings import SettingsError, load_settings
 from edge_server.web.app import create_app
-from tests.helpers.scripted_engine import ScriptedRecognizer
+from tests.helpers.scripted_engine import PrefixTranslator, ScriptedRecognizer
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--state-dir", type=Path, required=True)
     parser.add_argument("--no-fsync", action="store_true")
+    parser.add_argument("--prefix-translator", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -43,7 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    app = create_app(settings, lambda name, room, server: ScriptedRecognizer("scripted"))
+    translator = PrefixTranslator() if args.prefix_translator else None
+    app = create_app(
+        settings,
+        lambda name, room, server: ScriptedRecognizer("scripted"),
+        translator_factory=(lambda name, room, server: translator) if translator else None,
+    )
     web.run_app(
         app,
         host=settings.host,
