@@ -13,6 +13,7 @@ from edge_server.core.settings import RoomSettings, ServerSettings
 from edge_server.core.trace import PipelineTrace
 from edge_server.engines.factory import build_recognizer, build_synthesizer, build_translator
 from edge_server.rooms.live_settings_store import LiveSettingsStore
+from edge_server.rooms.replication_feed import Replication
 from edge_server.rooms.room import Room
 from edge_server.rooms.transcript import TranscriptStore
 
@@ -62,6 +63,8 @@ class RoomRegistry:
         self._translator_factory = translator_factory or default_translator_factory
         self.rooms: dict[str, Room] = {}
         self.trace = trace
+        self.replication = Replication(settings)
+        """The rooms' replicators to Redis (when ``replicate_to`` is set)."""
 
     @property
     def rooms_dir(self) -> Path:
@@ -104,6 +107,7 @@ class RoomRegistry:
         )
         room.language_override = live is not None and live[1]
         self.rooms[name] = room
+        self.replication.start(room)
         log.info(
             "room %s ready (engine %s, %d finals on disk)", name, room.recognizer.name, store.count
         )
@@ -126,9 +130,11 @@ class RoomRegistry:
             await asyncio.sleep(STATUS_TICK_S)
             for room in list(self.rooms.values()):
                 room.publish_status_if_changed()
+                self.replication.start(room)
 
     async def close(self) -> None:
-        """Close every room."""
+        """Close every room (replicators first: what they did not send waits on disk)."""
+        await self.replication.close()
         for room in list(self.rooms.values()):
             await room.close()
         self.rooms.clear()

@@ -11,6 +11,7 @@ from edge_server.core.costs import CostMeter
 from edge_server.core.engine_api import Recognizer, Translator
 from edge_server.core.error_log import ErrorLog
 from edge_server.core.latency import LatencyStats
+from edge_server.core.replication import ReplicationState
 from edge_server.core.room_clock import RoomClock
 from edge_server.core.settings import RoomSettings
 from edge_server.rooms.fanout import Broadcaster
@@ -38,6 +39,7 @@ class RoomParts(Protocol):
     latency: LatencyStats
     costs: CostMeter
     language_override: bool
+    replication: ReplicationState | None
 
     def languages(self) -> list[str]:
         """The source language, then the targets."""
@@ -125,7 +127,14 @@ def health(room: RoomParts) -> dict[str, Any]:
         "synthesizer": room.speech.name if room.speech else "none",
         "voice_offline": room.speech.synthesizer.health().offline if room.speech else False,
         "cost": room.costs.estimate(),
+        "replication": room.replication.report() if room.replication else None,
     }
+
+
+def replication_alarms(room: RoomParts) -> list[str]:
+    """What is wrong with this room's replication to Redis, in words (empty: all is well)."""
+    alarm = room.replication.alarm(room.name) if room.replication else None
+    return [alarm] if alarm else []
 
 
 def storage_alarms(room: RoomParts) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from edge_server import __version__
-from edge_server.rooms.status_views import health, storage_alarms
+from edge_server.rooms.status_views import health, replication_alarms, storage_alarms
 from edge_server.web.app_keys import ROOMS
 
 
@@ -19,6 +19,7 @@ async def healthz(request: web.Request) -> web.Response:
     items = sorted(request.app[ROOMS].rooms.items())
     rooms = {name: health(room) for name, room in items}
     alarms = [alarm for _, room in items for alarm in storage_alarms(room)]
+    alarms += [alarm for _, room in items for alarm in replication_alarms(room)]
     return web.json_response(
         {
             "status": "degraded" if alarms else "ok",
