@@ -50,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     serve = sub.add_parser("serve", help="run the server (the default command)", parents=[common])
     _add_serve_arguments(serve)
+    hub = sub.add_parser(
+        "hub",
+        help="serve the conference (overview, remote listeners, exports) from Redis",
+        parents=[common],
+    )
+    _add_hub_arguments(hub)
     follow = sub.add_parser(
         "follow", help="print a room's captions as they arrive", parents=[common]
     )
@@ -75,6 +81,17 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--targets", help="default translation languages, comma-separated")
     parser.add_argument(
         "--no-fsync", action="store_true", help="do not fsync transcripts (tests, tmpfs)"
+    )
+
+
+def _add_hub_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="TOML file with the server's settings")
+    parser.add_argument("--host", help="listen address (default 127.0.0.1; env EDGE_SERVER_HOST)")
+    parser.add_argument("--port", type=int, help="TCP port (default 8080; env EDGE_SERVER_PORT)")
+    parser.add_argument(
+        "--redis",
+        help="redis:// or rediss:// address to serve from (env EDGE_SERVER_HUB_REDIS, which "
+        "keeps the password out of the process list)",
     )
 
 
@@ -152,11 +169,63 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hub(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from edge_server.core.replication import redact_url
+    from edge_server.hub.app import create_hub_app
+    from edge_server.web.systemd_lifecycle import SystemdNotify
+    from edge_server.web.tls import TlsError, server_context
+
+    try:
+        settings = load_settings(
+            config_file=args.config,
+            overrides={"host": args.host, "port": args.port, "hub_redis": args.redis},
+        )
+        tls = (
+            server_context(settings.tls_certificate, settings.tls_key)
+            if settings.tls_certificate is not None
+            else None
+        )
+    except (SettingsError, TlsError) as exc:
+        print(f"edge-server hub: configuration error: {exc}", file=sys.stderr)
+        return 2
+    if not settings.hub_redis:
+        print(
+            "edge-server hub: configuration error: no Redis to serve from "
+            "(--redis URL or EDGE_SERVER_HUB_REDIS)",
+            file=sys.stderr,
+        )
+        return 2
+    log = logging.getLogger("edge_server")
+    log.info(
+        "edge-server hub %s on %s://%s:%d, serving from %s",
+        __version__, settings.scheme, settings.host, settings.port,
+        redact_url(settings.hub_redis),
+    )  # fmt: skip
+    open_roles = [r.value for r in settings.tokens.open_roles() if r.value != "audio"]
+    if open_roles:
+        log.warning("no token set for %s on this hub: open to anyone who reaches it", open_roles)
+    app = create_hub_app(settings, settings.hub_redis)
+    notify = SystemdNotify()
+    app.cleanup_ctx.append(notify.lifecycle)
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        ssl_context=tls,
+        print=notify.ready,
+        access_log=None,
+        shutdown_timeout=10.0,
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``edge-server``."""
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
-    if not {"serve", "follow", "-h", "--help", "--version"} & set(argv):
+    if not {"serve", "follow", "hub", "-h", "--help", "--version"} & set(argv):
         argv = ["serve", *argv]
     args = parser.parse_args(argv)
     # Under systemd with systemd-python: the journal with ROOM=/SESSION= fields; else stderr.
@@ -173,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(follow(args.server, args.room, args.backlog, token=args.token))
         return 0
+    if args.command == "hub":
+        return _hub(args)
     return _serve(args)
 
 

@@ -101,8 +101,10 @@ def entry_fields(record: Mapping[str, Any]) -> dict[str, str]:
     return {FINAL_FIELD: json.dumps(clean, ensure_ascii=False, separators=(",", ":"))}
 
 
-def record_of(fields: Mapping[str | bytes, str | bytes]) -> dict[str, Any] | None:
+def record_of(fields: Mapping[Any, Any] | None) -> dict[str, Any] | None:
     """The final of a stream entry, or None if the entry is not one of ours."""
+    if fields is None:
+        return None
     raw = fields.get(FINAL_FIELD, fields.get(FINAL_FIELD.encode()))
     if raw is None:
         return None

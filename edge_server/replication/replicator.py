@@ -135,6 +135,7 @@ class RoomReplicator:
         # The stream's last id is what Redis holds; an empty (or wiped) stream gets the whole
         # transcript again (ids keep it free of duplicates).
         self.state.sent_through = segment_of(last[0][0] or b"0-0") if last else 0
+        await self._publish_status()  # before the room is listed: hubs find its status
         await client.sadd(ROOMS_KEY, self.room)
         if self.state.state == "failing":
             log.warning(
@@ -147,7 +148,7 @@ class RoomReplicator:
         self.state.error = None
         self.state.failing_since = None
         self._backoff.reset()
-        self._status_due = 0.0
+        self._status_due = 0.0  # again at once, with the state "ok"
 
     def _behind(self) -> int:
         self.state.newest = self.feed.newest()

@@ -65,7 +65,7 @@ async def speak(ws, first: int, last: int, pause_s: float = 0.0) -> None:
 
 
 async def test_every_final_reaches_the_stream_in_order_with_translations_and_status(
-    tmp_path: Path, live_server: LiveServers, redis_server: RedisServer
+    redis_server: RedisServer, tmp_path: Path, live_server: LiveServers
 ) -> None:
     live = await start_room(live_server, tmp_path / "state", redis_server.url)
     ws, ready = await open_audio(live.ws, "main")
@@ -105,7 +105,7 @@ async def test_every_final_reaches_the_stream_in_order_with_translations_and_sta
 
 
 async def test_an_outage_is_caught_up_in_order_without_duplicates_and_captions_never_wait(
-    tmp_path: Path, live_server: LiveServers, redis_server: RedisServer
+    redis_server: RedisServer, tmp_path: Path, live_server: LiveServers
 ) -> None:
     live = await start_room(live_server, tmp_path / "state", redis_server.url)
     ws, _ = await open_audio(live.ws, "main")
@@ -169,7 +169,7 @@ async def _healthz(live: LiveServer) -> dict:
 
 
 async def test_a_server_restart_resends_nothing_twice_and_misses_nothing(
-    tmp_path: Path, live_server: LiveServers, redis_server: RedisServer
+    redis_server: RedisServer, tmp_path: Path, live_server: LiveServers
 ) -> None:
     state = tmp_path / "state"
     live = await start_room(live_server, state, redis_server.url)
