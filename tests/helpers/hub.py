@@ -57,22 +57,7 @@ class HubProcess:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self, timeout: float = 30.0) -> HubProcess:
-        env = os.environ | {"EDGE_SERVER_HUB_REDIS": self.redis_url, "PYTHONPATH": str(ROOT)}
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "edge_server.cli",
-                "hub",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-            ],  # fmt: skip
-            env=env | self.extra_env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        self.proc = self._spawn()
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as session:
             while time.monotonic() < deadline:
@@ -84,6 +69,17 @@ class HubProcess:
                             return self
                 await asyncio.sleep(0.1)
         raise AssertionError(f"hub on port {self.port} did not answer in {timeout} s")
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        env = os.environ | {"EDGE_SERVER_HUB_REDIS": self.redis_url, "PYTHONPATH": str(ROOT)}
+        command = [sys.executable, "-m", "edge_server.cli", "hub"]
+        command += ["--host", "127.0.0.1", "--port", str(self.port)]
+        return subprocess.Popen(
+            command,
+            env=env | self.extra_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def kill(self) -> None:
         """SIGKILL by PID (a hub that dies); again is harmless."""

@@ -24,7 +24,7 @@ from tests.helpers.live_server import LiveServer, LiveServers, make_settings
 from tests.helpers.paths import ROOT
 from tests.helpers.redis_server import RedisServer
 from tests.helpers.scripted_engine import PrefixTranslator, ScriptedRecognizer, word_audio
-from tests.helpers.waiting import wait_until
+from tests.helpers.waiting import wait_for_async, wait_until
 from tests.helpers.wire import open_audio, recv_json
 
 pytestmark = pytest.mark.timeout(180)
@@ -136,22 +136,7 @@ async def test_hub_clients_receive_every_final_in_order_and_pages_exports_follow
     status, metrics = await get_text(f"{hub.http}/metrics")
     assert 'edge_hub_finals_relayed_total{room="main"}' in metrics
     # `edge-server follow` against the hub, unchanged
-    follow = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "edge_server.cli",
-            "follow",
-            "main",
-            "--server",
-            hub.http,
-            "--backlog",
-            "5",
-        ],  # fmt: skip
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        cwd=ROOT,
-    )
+    follow = spawn_follow(hub.http)
     try:
         out = await asyncio.wait_for(asyncio.to_thread(_read_until, follow, b"w40"), 60)
     finally:
@@ -160,6 +145,12 @@ async def test_hub_clients_receive_every_final_in_order_and_pages_exports_follow
     assert b"w36" in out
     assert b"w40" in out
     await audio.close()
+
+
+def spawn_follow(server: str) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "edge_server.cli", "follow", "main"]
+    command += ["--server", server, "--backlog", "5"]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT)
 
 
 def _read_until(proc: subprocess.Popen[bytes], needle: bytes) -> bytes:
@@ -312,15 +303,17 @@ async def test_the_overview_shows_each_room_its_alarms_and_marks_a_silent_pi_sta
     assert seen["hall"]["engine"] == "scripted"
     assert any("no audio source" in a for a in seen["annex"]["alarms"])
     assert seen["annex"]["listeners_at_room"] == 1
-    status, page = await get_text(f"{hub.http}/")
+    _status, page = await get_text(f"{hub.http}/")
     assert "hall" in page
     assert "annex" in page
     await audio.close()
     await annex_screen.close()
     await live_server.started[0].stop()  # the hall's Pi goes away
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not (await rooms())["hall"]["stale"]:
-        await asyncio.sleep(0.3)
+
+    async def hall_stale() -> bool:
+        return bool((await rooms())["hall"]["stale"])
+
+    await wait_for_async(hall_stale, timeout=30, what="the hall marked stale")
     seen = await rooms()
     assert seen["hall"]["stale"]
     assert "no status for" in seen["hall"]["alarms"][0]
