@@ -9,11 +9,17 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edge_server import __version__
 from edge_server.contract.journal_logging import configure_logging
 from edge_server.contract.names import InvalidName, validate_room_name
-from edge_server.core.settings import SettingsError, load_settings
+from edge_server.core.settings import ServerSettings, SettingsError, load_settings
+
+if TYPE_CHECKING:  # aiohttp is imported by the commands that serve, not by `follow`
+    import ssl
+
+    from aiohttp import web
 
 
 def _log_format() -> str:
@@ -103,10 +109,8 @@ _OPEN_MEANS = {
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from aiohttp import web
 
     from edge_server.web.app import create_app
-    from edge_server.web.systemd_lifecycle import SystemdNotify
     from edge_server.web.tls import TlsError, server_context
 
     try:
@@ -155,7 +159,16 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"edge-server: cannot create state dir {settings.state_dir}: {exc}", file=sys.stderr)
         return 2
     app = create_app(settings)
-    notify = SystemdNotify()  # READY=1 once listening, WATCHDOG=1 while the loop turns
+    return _run_app(app, settings, tls)
+
+
+def _run_app(app: web.Application, settings: ServerSettings, tls: ssl.SSLContext | None) -> int:
+    """Serve ``app`` until stopped: READY=1 once listening, WATCHDOG=1 while the loop turns."""
+    from aiohttp import web
+
+    from edge_server.web.systemd_lifecycle import SystemdNotify
+
+    notify = SystemdNotify()
     app.cleanup_ctx.append(notify.lifecycle)
     web.run_app(
         app,
@@ -170,11 +183,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _hub(args: argparse.Namespace) -> int:
-    from aiohttp import web
 
     from edge_server.core.replication import redact_url
     from edge_server.hub.app import create_hub_app
-    from edge_server.web.systemd_lifecycle import SystemdNotify
     from edge_server.web.tls import TlsError, server_context
 
     try:
@@ -207,18 +218,7 @@ def _hub(args: argparse.Namespace) -> int:
     if open_roles:
         log.warning("no token set for %s on this hub: open to anyone who reaches it", open_roles)
     app = create_hub_app(settings, settings.hub_redis)
-    notify = SystemdNotify()
-    app.cleanup_ctx.append(notify.lifecycle)
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        ssl_context=tls,
-        print=notify.ready,
-        access_log=None,
-        shutdown_timeout=10.0,
-    )
-    return 0
+    return _run_app(app, settings, tls)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,7 @@ from edge_server.hub.conference import Conference
 from edge_server.hub.keys import CONFERENCE
 from edge_server.replication.connection import open_redis
 from edge_server.web.access import install_limiter
-from edge_server.web.app import SHUTDOWN_REASON
+from edge_server.web.app import close_sockets
 from edge_server.web.app_keys import SETTINGS, SOCKETS, STARTED
 from edge_server.web.metrics import CONTENT_TYPE
 from edge_server.web.open_sockets import OpenSockets
@@ -72,12 +72,6 @@ async def _conference_lifecycle(app: web.Application) -> AsyncIterator[None]:
     await conference.client.aclose()
 
 
-async def _close_sockets(app: web.Application) -> None:
-    for ws in app[SOCKETS].snapshot():
-        with contextlib.suppress(ConnectionError, RuntimeError):
-            await ws.close(code=1001, message=SHUTDOWN_REASON)
-
-
 def create_hub_app(settings: ServerSettings, redis_url: str) -> web.Application:
     """The hub: the conference overview, captions, listener pages, exports and metrics, all
     from the Redis at ``redis_url`` (nothing kept of its own)."""
@@ -92,7 +86,7 @@ def create_hub_app(settings: ServerSettings, redis_url: str) -> web.Application:
     install_proxies(app)
     install_limiter(app)
     app.cleanup_ctx.append(_conference_lifecycle)
-    app.on_shutdown.append(_close_sockets)
+    app.on_shutdown.append(close_sockets)
     registry = CollectorRegistry(auto_describe=True)
     registry.register(ConferenceCollector(app[CONFERENCE]))
 

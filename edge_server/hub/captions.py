@@ -4,7 +4,6 @@ finals, ``ping``, ``listen``) from Redis. Text only: speech is not relayed by hu
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 
 from aiohttp import WSMsgType, web
@@ -13,7 +12,6 @@ from edge_server.core.subscribe_params import (
     InvalidParameter,
     ListenRequest,
     listen_from_query,
-    parse_listen_message,
     parse_subscribe_params,
 )
 from edge_server.hub.keys import CONFERENCE, room_name_or_400
@@ -23,6 +21,7 @@ from edge_server.rooms.fanout import DirectWriter, Subscriber, dumps_message
 from edge_server.web.access import READ_ROLES, close_refused, limit_attempts, refusal_for
 from edge_server.web.app_keys import SETTINGS, SOCKETS
 from edge_server.web.errors import json_error
+from edge_server.web.ws_captions import error_message, handle_text
 
 log = logging.getLogger(__name__)
 MAX_INCOMING = 4096
@@ -93,7 +92,7 @@ async def captions(request: web.Request) -> web.StreamResponse:
     try:
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
-                _handle_text(relay, subscriber, msg.data)
+                handle_text(subscriber, msg.data, lambda r: _listen(relay, subscriber, r))
     finally:
         await relay.broadcaster.remove(subscriber)
         request.app[SOCKETS].discard(ws)
@@ -101,35 +100,11 @@ async def captions(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-def _handle_text(relay: RoomRelay, subscriber: Subscriber, text: str) -> None:
-    try:
-        message = json.loads(text)
-    except (ValueError, RecursionError):
-        message = None
-    if not isinstance(message, dict):
-        subscriber.offer(_error("bad_message", "expected a JSON object"))
-        return
-    kind = message.get("type")
-    if kind == "ping":
-        subscriber.offer('{"type":"pong"}')
-    elif kind == "listen":
-        try:
-            request = parse_listen_message(message)
-        except InvalidParameter as exc:
-            subscriber.offer(_error("invalid_parameter", str(exc)))
-            return
-        _listen(relay, subscriber, request)
-    else:
-        subscriber.offer(
-            _error("unknown_type", f"unknown message type {str(kind)[:40]!r}; send ping or listen")
-        )
-
-
 def _listen(relay: RoomRelay, subscriber: Subscriber, request: ListenRequest) -> None:
     offered = relay.languages()
     if request.lang is not None and offered and request.lang not in offered:
         subscriber.offer(
-            _error(
+            error_message(
                 "unknown_language",
                 f"room {relay.room} offers {', '.join(offered)}, not {request.lang}",
             )
@@ -143,7 +118,3 @@ def _listen(relay: RoomRelay, subscriber: Subscriber, request: ListenRequest) ->
             {"type": "listening", "lang": subscriber.lang, "audio": False, "reason": reason}
         )
     )
-
-
-def _error(code: str, message: str) -> str:
-    return dumps_message({"type": "error", "code": code, "message": message})

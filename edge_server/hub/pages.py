@@ -13,17 +13,13 @@ from aiohttp import web
 
 import kiosk
 from edge_server import __version__
-from edge_server.contract.names import InvalidName, validate_language
 from edge_server.core.auth import Role
-from edge_server.core.exports import to_srt, to_txt, to_vtt
 from edge_server.core.replication import RoomOverview, record_of, stream_key
 from edge_server.hub.keys import CONFERENCE, room_name_or_400
 from edge_server.replication.connection import REDIS_FAILURES
 from edge_server.web.access import READ_ROLES, require_http
 from edge_server.web.errors import json_error
-
-EXPORTERS = {"txt": (to_txt, "text/plain"), "srt": (to_srt, "application/x-subrip"),
-             "vtt": (to_vtt, "text/vtt")}  # fmt: skip
+from edge_server.web.transcripts import EXPORTERS, lang_or_400
 
 
 def _room_json(room: RoomOverview, relayed: dict[str, int]) -> dict[str, Any]:
@@ -140,12 +136,7 @@ async def transcript_export(request: web.Request) -> web.Response:
     require_http(request, READ_ROLES)
     name = room_name_or_400(request)
     fmt = request.match_info["fmt"]
-    lang = request.query.get("lang")
-    if lang is not None:
-        try:
-            validate_language(lang)
-        except InvalidName as exc:
-            raise json_error(web.HTTPBadRequest, "invalid_parameter", str(exc)) from None
+    lang = lang_or_400(request)
     try:
         entries: Any = await request.app[CONFERENCE].client.xrange(stream_key(name))
     except REDIS_FAILURES:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 
 from aiohttp import WSMsgType, web
 
@@ -77,7 +78,7 @@ async def captions(request: web.Request) -> web.StreamResponse:
     try:
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
-                _handle_text(room, subscriber, msg.data)
+                handle_text(subscriber, msg.data, lambda r: _listen(room, subscriber, r))
     finally:
         await room.broadcaster.remove(subscriber)
         request.app[SOCKETS].discard(ws)
@@ -85,14 +86,15 @@ async def captions(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-def _handle_text(room: Room, subscriber: Subscriber, text: str) -> None:
-    """A message from a subscriber: ``ping`` or ``listen``; anything else gets an error."""
+def handle_text(subscriber: Subscriber, text: str, listen: Callable[[ListenRequest], None]) -> None:
+    """A message from a subscriber: ``ping`` (answered) or ``listen`` (parsed, then given to
+    ``listen``); anything else gets an error. Room servers and hubs share it."""
     try:
         message = json.loads(text)
     except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deeply
         message = None
     if not isinstance(message, dict):
-        subscriber.offer(_error("bad_message", "expected a JSON object"))
+        subscriber.offer(error_message("bad_message", "expected a JSON object"))
         return
     kind = message.get("type")
     if kind == "ping":
@@ -101,12 +103,14 @@ def _handle_text(room: Room, subscriber: Subscriber, text: str) -> None:
         try:
             request = parse_listen_message(message)
         except InvalidParameter as exc:
-            subscriber.offer(_error("invalid_parameter", str(exc)))
+            subscriber.offer(error_message("invalid_parameter", str(exc)))
             return
-        _listen(room, subscriber, request)
+        listen(request)
     else:
         subscriber.offer(
-            _error("unknown_type", f"unknown message type {str(kind)[:40]!r}; send ping or listen")
+            error_message(
+                "unknown_type", f"unknown message type {str(kind)[:40]!r}; send ping or listen"
+            )
         )
 
 
@@ -115,7 +119,7 @@ def _listen(room: Room, subscriber: Subscriber, request: ListenRequest) -> None:
     offered = room.languages()
     if request.lang is not None and request.lang not in offered:
         subscriber.offer(
-            _error(
+            error_message(
                 "unknown_language",
                 f"room {room.name} offers {', '.join(offered)}, not {request.lang}",
             )
@@ -148,5 +152,6 @@ def _no_audio_reason(room: Room, lang: str | None) -> str | None:
     return None
 
 
-def _error(code: str, message: str) -> str:
+def error_message(code: str, message: str) -> str:
+    """An ``error`` message for a subscriber."""
     return dumps_message({"type": "error", "code": code, "message": message})

@@ -122,6 +122,10 @@ async def test_hub_clients_receive_every_final_in_order_and_pages_exports_follow
         "type": "listening", "lang": "it", "audio": False,
         "reason": "speech is not relayed by the hub: text only",
     }  # fmt: skip
+    await late.send('{"type": "ping"}')
+    assert await recv_json(late) == {"type": "pong"}
+    await late.send("not json")
+    assert (await recv_json(late))["code"] == "bad_message"
     await late.close()
     status, text = await get_text(f"{hub.http}/rooms/main/transcript.txt")
     assert status == 200
