@@ -19,14 +19,18 @@ from redis.asyncio import Redis
 
 from edge_server.contract.backoff import Backoff, BackoffPolicy
 from edge_server.core.replication import record_of, status_key, stream_key
+from edge_server.core.subscribe_params import ListenRequest
+from edge_server.core.trace import PipelineTrace
 from edge_server.replication.connection import REDIS_FAILURES, describe_failure
-from edge_server.rooms.fanout import Broadcaster, dumps_message
+from edge_server.rooms.fanout import Broadcaster, Subscriber, dumps_message
+from edge_server.web.ws_captions import error_message
 
 log = logging.getLogger(__name__)
 BLOCK_MS = 2000
 """Longest blocking read; then the status is looked at again."""
 STATUS_EVERY_S = 2.0
 RETRY = BackoffPolicy(first_s=0.5, factor=1.5, max_s=5.0)
+NO_SPEECH = "speech is not relayed by the hub: text only"
 
 
 class RoomRelay:
@@ -34,6 +38,9 @@ class RoomRelay:
 
     def __init__(self, room: str, client: Redis, url: str, backlog_max: int) -> None:
         self.room = room
+        self.name = room
+        self.trace: PipelineTrace | None = None
+        """Hubs trace nothing (the room server's pipeline hook)."""
         self.client = client
         self.url = url
         self.recent: collections.deque[dict[str, Any]] = collections.deque(maxlen=backlog_max)
@@ -59,6 +66,27 @@ class RoomRelay:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+
+    def status_text(self) -> str:
+        """The room's last ``status`` message."""
+        return dumps_message(self.screen)
+
+    def backlog(self, limit: int) -> list[dict[str, Any]]:
+        """The last ``limit`` finals read from the stream, oldest first."""
+        return list(self.recent)[-limit:] if limit > 0 else []
+
+    def listen(self, subscriber: Subscriber, request: ListenRequest) -> None:
+        """A language among the room's (text only: hubs relay no speech)."""
+        offered = self.languages()
+        if request.lang is not None and offered and request.lang not in offered:
+            message = f"room {self.room} offers {', '.join(offered)}, not {request.lang}"
+            subscriber.offer(error_message("unknown_language", message))
+            return
+        subscriber.lang = request.lang
+        subscriber.audio = False
+        reason = NO_SPEECH if request.audio else None
+        listening = {"type": "listening", "lang": request.lang, "audio": False, "reason": reason}
+        subscriber.offer(dumps_message(listening))
 
     def languages(self) -> list[str]:
         """What a listener may follow (from the room's status)."""

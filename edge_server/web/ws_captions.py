@@ -1,10 +1,14 @@
-"""``GET /ws/captions/{room}``: kiosks, phones and other caption subscribers."""
+"""``GET /ws/captions/{room}``: kiosks, phones and other caption subscribers.
+
+:func:`serve_captions` is the protocol for any :class:`CaptionSource`: a room of this server,
+or a hub's relay of a room from Redis (:mod:`edge_server.hub.captions`)."""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 from aiohttp import WSMsgType, web
 
@@ -15,7 +19,8 @@ from edge_server.core.subscribe_params import (
     parse_listen_message,
     parse_subscribe_params,
 )
-from edge_server.rooms.fanout import DirectWriter, Subscriber, dumps_message
+from edge_server.core.trace import PipelineTrace
+from edge_server.rooms.fanout import Broadcaster, DirectWriter, Subscriber, dumps_message
 from edge_server.rooms.room import Room
 from edge_server.rooms.status_views import status_message
 from edge_server.web.access import READ_ROLES, close_refused, limit_attempts, refusal_for
@@ -26,10 +31,65 @@ log = logging.getLogger(__name__)
 MAX_INCOMING = 4096
 
 
+class CaptionSource(Protocol):
+    """Where a subscriber's captions come from: a room here, a hub's relay of one from Redis."""
+
+    name: str
+    broadcaster: Broadcaster
+    trace: PipelineTrace | None
+
+    def status_text(self) -> str:
+        """The ``status`` message a subscriber gets first."""
+        ...
+
+    def backlog(self, limit: int) -> list[dict[str, Any]]:
+        """The last ``limit`` finals, oldest first."""
+        ...
+
+    def listen(self, subscriber: Subscriber, request: ListenRequest) -> None:
+        """Apply a listener's choice of language and sound, and say what it got."""
+        ...
+
+
+class RoomCaptions:
+    """A room of this server as a :class:`CaptionSource`."""
+
+    def __init__(self, room: Room) -> None:
+        self.room = room
+        self.name = room.name
+        self.broadcaster = room.broadcaster
+        self.trace = room.trace
+
+    def status_text(self) -> str:
+        """The room's ``status`` message."""
+        return dumps_message(status_message(self.room))
+
+    def backlog(self, limit: int) -> list[dict[str, Any]]:
+        """The room's last finals."""
+        return self.room.store.backlog(limit)
+
+    def listen(self, subscriber: Subscriber, request: ListenRequest) -> None:
+        """Language and speech, as the room offers them."""
+        _listen(self.room, subscriber, request)
+
+
+FindSource = Callable[[web.WebSocketResponse], Awaitable[CaptionSource | None]]
+
+
 async def captions(request: web.Request) -> web.StreamResponse:
     """Send status, the backlog, then live captions until the client leaves or lags."""
     limit_attempts(request)
     room = room_or_400(request)
+
+    async def find(_ws: web.WebSocketResponse) -> CaptionSource:
+        return RoomCaptions(room)
+
+    return await serve_captions(request, find)
+
+
+async def serve_captions(request: web.Request, find: FindSource) -> web.StreamResponse:
+    """The captions socket for the source ``find`` returns once the socket is open and the
+    token checked (None: ``find`` closed the socket with its reason). Room servers and hubs."""
     settings = request.app[SETTINGS]
     try:
         params = parse_subscribe_params(
@@ -48,13 +108,16 @@ async def captions(request: web.Request) -> web.StreamResponse:
     if refused is not None:
         await close_refused(ws, *refused)
         return ws
+    source = await find(ws)
+    if source is None:
+        return ws
     request.app[SOCKETS].add(ws)
-    label = f"subscriber {request.remote} of room {room.name}"
+    label = f"subscriber {request.remote} of room {source.name}"
 
     async def close(code: int, reason: str) -> None:
         await ws.close(code=code, message=reason.encode())
 
-    backlog = room.store.backlog(params.backlog)
+    backlog = source.backlog(params.backlog)
     transport = request.transport
     direct = DirectWriter(transport, lambda: ws.closed) if transport is not None else None
     subscriber = Subscriber(
@@ -65,22 +128,22 @@ async def captions(request: web.Request) -> web.StreamResponse:
         label=label,
         send_bytes=ws.send_bytes,
         direct=direct,
-        trace=room.trace,
+        trace=source.trace,
     )
     # No await between the snapshot above and add(): nothing can slip between backlog and live.
-    subscriber.offer(dumps_message(status_message(room)))
+    subscriber.offer(source.status_text())
     for record in backlog:
         subscriber.offer(dumps_message(record | {"backlog": True}))
-    room.broadcaster.add(subscriber)
+    source.broadcaster.add(subscriber)
     if initial is not None:
-        _listen(room, subscriber, initial)
+        source.listen(subscriber, initial)
     log.info("%s connected (%d backlog)", label, len(backlog))
     try:
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
-                handle_text(subscriber, msg.data, lambda r: _listen(room, subscriber, r))
+                handle_text(subscriber, msg.data, lambda r: source.listen(subscriber, r))
     finally:
-        await room.broadcaster.remove(subscriber)
+        await source.broadcaster.remove(subscriber)
         request.app[SOCKETS].discard(ws)
         log.info("%s disconnected", label)
     return ws
