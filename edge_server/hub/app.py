@@ -99,6 +99,7 @@ def create_hub_app(settings: ServerSettings, redis_url: str) -> web.Application:
             web.get("/api/overview", pages.api_overview),
             web.get("/listen/{room}", pages.listen_page),
             web.get("/kiosk/{room}", pages.kiosk_page),
+            web.get("/rooms/{room}/qr.svg", pages.qr_code),
             web.get(r"/rooms/{room}/transcript.{fmt:txt|srt|vtt|jsonl}", pages.transcript_export),
             web.get("/ws/captions/{room}", captions.captions),
             web.get("/metrics", metrics),

@@ -19,6 +19,7 @@ from edge_server.hub.keys import CONFERENCE, room_name_or_400
 from edge_server.replication.connection import REDIS_FAILURES
 from edge_server.web.access import READ_ROLES, require_http
 from edge_server.web.errors import json_error
+from edge_server.web.qr import qr_response
 from edge_server.web.transcripts import EXPORTERS, lang_or_400
 
 
@@ -128,6 +129,13 @@ async def kiosk_page(request: web.Request) -> web.FileResponse:
     """The monitor page (the same file as on a room server)."""
     room_name_or_400(request)
     return web.FileResponse(kiosk.KIOSK_PAGE, headers={"Cache-Control": "no-cache"})
+
+
+async def qr_code(request: web.Request) -> web.Response:
+    """``/rooms/{room}/qr.svg``: the room's listener page on this hub (``public_url``: the
+    hub's public address), for the kiosk page served by a hub."""
+    require_http(request, READ_ROLES)
+    return qr_response(request, room_name_or_400(request))
 
 
 async def transcript_export(request: web.Request) -> web.Response:

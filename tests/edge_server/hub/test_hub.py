@@ -137,6 +137,9 @@ async def test_hub_clients_receive_every_final_in_order_and_pages_exports_follow
     status, page = await get_text(f"{hub.http}/listen/main")
     assert status == 200
     assert "<html" in page.lower()
+    status, svg = await get_text(f"{hub.http}/rooms/main/qr.svg")
+    assert status == 200
+    assert "<svg" in svg
     status, metrics = await get_text(f"{hub.http}/metrics")
     assert 'edge_hub_finals_relayed_total{room="main"}' in metrics
     # `edge-server follow` against the hub, unchanged
