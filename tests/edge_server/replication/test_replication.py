@@ -18,6 +18,7 @@ from edge_server.core.settings import RoomSettings
 from tests.helpers.live_server import LiveServer, LiveServers, make_settings
 from tests.helpers.redis_server import RedisServer
 from tests.helpers.scripted_engine import PrefixTranslator, ScriptedRecognizer, word_audio
+from tests.helpers.tiny_disk import TinyDisk
 from tests.helpers.waiting import wait_for_async
 from tests.helpers.wire import open_audio, recv_json
 
@@ -251,3 +252,33 @@ def _closed_port() -> int:
     from tests.helpers.redis_server import free_port
 
     return free_port()
+
+
+async def test_finals_the_disk_refused_are_replicated_in_their_place_and_once(
+    redis_server: RedisServer, tiny_disk: TinyDisk, live_server: LiveServers
+) -> None:
+    live = await start_room(live_server, tiny_disk.mountpoint / "state", redis_server.url)
+    ws, _ = await open_audio(live.ws, "main")
+    await speak(ws, 1, 5)
+
+    async def have(count: int) -> bool:
+        return len(await stream_entries(redis_server, "main")) >= count
+
+    await wait_for_async(lambda: have(5), timeout=30, what="5 finals")
+    tiny_disk.remount("ro")
+    await speak(ws, 6, 10)  # held in memory, marked unsaved on the Pi: Redis gets them anyway
+    await wait_for_async(lambda: have(10), timeout=30, what="10 finals while the disk is full")
+    entries = await stream_entries(redis_server, "main")
+    assert all("unsaved" not in r for _, r in entries)
+    transcript = tiny_disk.mountpoint / "state/rooms/main/transcript.jsonl"
+    assert len(transcript.read_text().splitlines()) == 5
+    tiny_disk.remount("rw")
+    await speak(ws, 11, 12)
+    await wait_for_async(lambda: have(12), timeout=30, what="12 finals")
+    await asyncio.sleep(1.0)  # the held finals reach the file: not sent again
+    entries = await stream_entries(redis_server, "main")
+    assert [r["segment"] for _, r in entries] == list(range(1, 13))
+    assert [r["text"] for _, r in entries] == [f"w{n}" for n in range(1, 13)]
+    lines = [json.loads(line) for line in transcript.read_text().splitlines()]
+    assert [r["segment"] for r in lines] == list(range(1, 13))
+    await ws.close()
