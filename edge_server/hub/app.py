@@ -13,6 +13,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 import kiosk
+from edge_server.core.refusals import RecentRefusals
 from edge_server.core.settings import ServerSettings
 from edge_server.hub import captions, pages
 from edge_server.hub.conference import Conference
@@ -20,7 +21,7 @@ from edge_server.hub.keys import CONFERENCE
 from edge_server.replication.connection import open_redis
 from edge_server.web.access import install_limiter
 from edge_server.web.app import close_sockets
-from edge_server.web.app_keys import SETTINGS, SOCKETS, STARTED
+from edge_server.web.app_keys import REFUSED, SETTINGS, SOCKETS, STARTED
 from edge_server.web.metrics import CONTENT_TYPE
 from edge_server.web.open_sockets import OpenSockets
 from edge_server.web.proxies import install_proxies
@@ -80,6 +81,7 @@ def create_hub_app(settings: ServerSettings, redis_url: str) -> web.Application:
     app = web.Application()
     app[SETTINGS] = settings
     app[SOCKETS] = OpenSockets()
+    app[REFUSED] = RecentRefusals()  # subscribers refused (old tokens), as on a room server
     app[STARTED] = time.monotonic()
     client = open_redis(redis_url, command_timeout_s=BLOCK_MS / 1000 + BLOCKING_READ_MARGIN_S)
     app[CONFERENCE] = Conference(client, redis_url, settings.hub_stale_s, settings.backlog_max)

@@ -40,4 +40,4 @@ async def captions(request: web.Request) -> web.StreamResponse:
             return None
         return relay
 
-    return await serve_captions(request, find)
+    return await serve_captions(request, name, find)

@@ -18,6 +18,7 @@ from edge_server.core.replication import RoomOverview, record_of, stream_key
 from edge_server.hub.keys import CONFERENCE, room_name_or_400
 from edge_server.replication.connection import REDIS_FAILURES
 from edge_server.web.access import READ_ROLES, require_http
+from edge_server.web.app_keys import REFUSED
 from edge_server.web.errors import json_error
 from edge_server.web.qr import qr_response
 from edge_server.web.transcripts import EXPORTERS, lang_or_400
@@ -54,7 +55,11 @@ async def api_overview(request: web.Request) -> web.Response:
     here = _listeners_here(request)
     return web.json_response(
         {
-            "hub": {"version": __version__, "redis_error": conference.error},
+            "hub": {
+                "version": __version__,
+                "redis_error": conference.error,
+                "refused": [e.as_json() for e in request.app[REFUSED].recent(time.time())],
+            },
             "rooms": [_room_json(r, here) for r in conference.rooms],
         },
         headers={"Cache-Control": "no-store"},

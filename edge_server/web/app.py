@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 import kiosk
+from edge_server.core.refusals import RecentRefusals
 from edge_server.core.settings import ServerSettings
 from edge_server.core.trace import PipelineTrace
 from edge_server.rooms.registry import (
@@ -21,7 +22,7 @@ from edge_server.rooms.registry import (
 )
 from edge_server.web import health, pages, qr, status_api, transcripts, ws_audio, ws_captions
 from edge_server.web.access import install_limiter
-from edge_server.web.app_keys import ROOMS, SETTINGS, SOCKETS, STARTED
+from edge_server.web.app_keys import REFUSED, ROOMS, SETTINGS, SOCKETS, STARTED
 from edge_server.web.log_context import room_log_fields
 from edge_server.web.metrics import setup_metrics
 from edge_server.web.open_sockets import OpenSockets
@@ -75,6 +76,7 @@ def create_app(
     )
     app[SOCKETS] = OpenSockets()
     app[STARTED] = time.monotonic()
+    app[REFUSED] = RecentRefusals()
     install_proxies(app)
     install_limiter(app)
     app.cleanup_ctx.append(_rooms_lifecycle)

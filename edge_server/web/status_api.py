@@ -17,7 +17,7 @@ from edge_server.core.settings import SettingsError
 from edge_server.rooms.room import Room
 from edge_server.rooms.status_views import admin_status
 from edge_server.web.access import require_http
-from edge_server.web.app_keys import ROOMS, SETTINGS, STARTED
+from edge_server.web.app_keys import REFUSED, ROOMS, SETTINGS, STARTED
 from edge_server.web.errors import json_error, room_or_400
 from edge_server.web.qr import listen_url
 
@@ -40,6 +40,8 @@ async def api_status(request: web.Request) -> web.Response:
                 "auth": {role.value: bool(tokens.of(role)) for role in Role},
             },
             "rooms": rooms,
+            # Caption subscribers refused lately (a kiosk with an old token), newest first.
+            "refused": [e.as_json() for e in request.app[REFUSED].recent(time.time())],
         },
         headers={"Cache-Control": "no-store"},
     )

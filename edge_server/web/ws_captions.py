@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -24,7 +25,7 @@ from edge_server.rooms.fanout import Broadcaster, DirectWriter, Subscriber, dump
 from edge_server.rooms.room import Room
 from edge_server.rooms.status_views import status_message
 from edge_server.web.access import READ_ROLES, close_refused, limit_attempts, refusal_for
-from edge_server.web.app_keys import SETTINGS, SOCKETS
+from edge_server.web.app_keys import REFUSED, SETTINGS, SOCKETS
 from edge_server.web.errors import json_error, room_or_400
 
 log = logging.getLogger(__name__)
@@ -84,12 +85,13 @@ async def captions(request: web.Request) -> web.StreamResponse:
     async def find(_ws: web.WebSocketResponse) -> CaptionSource:
         return RoomCaptions(room)
 
-    return await serve_captions(request, find)
+    return await serve_captions(request, room.name, find)
 
 
-async def serve_captions(request: web.Request, find: FindSource) -> web.StreamResponse:
-    """The captions socket for the source ``find`` returns once the socket is open and the
-    token checked (None: ``find`` closed the socket with its reason). Room servers and hubs."""
+async def serve_captions(request: web.Request, name: str, find: FindSource) -> web.StreamResponse:
+    """The captions socket of room ``name``, fed by the source ``find`` returns once the socket
+    is open and the token checked (None: ``find`` closed the socket with its reason). Room
+    servers and hubs."""
     settings = request.app[SETTINGS]
     try:
         params = parse_subscribe_params(
@@ -106,6 +108,11 @@ async def serve_captions(request: web.Request, find: FindSource) -> web.StreamRe
     await ws.prepare(request)
     refused = refusal_for(request, READ_ROLES)
     if refused is not None:
+        # Remembered for the status page: a kiosk left with an old token shows up there.
+        request.app[REFUSED].record(
+            request.remote or "?", name, request.query.get("client", ""),
+            refused[0].code, time.time(),
+        )  # fmt: skip
         await close_refused(ws, *refused)
         return ws
     source = await find(ws)

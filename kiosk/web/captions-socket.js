@@ -21,10 +21,11 @@ export const CAPTION_TYPES = Object.freeze(["status", "partial", "final"]);
 /**
  * The captions socket URL for a room, on the page's own host: `ws:` under http, `wss:` under
  * https. Asks for as many backlog finals as the page shows, and for no partials when the page
- * hides them, and passes on the page's access `token` when it has one.
+ * hides them, and passes on the page's access `token` when it has one. `client` (e.g. "kiosk")
+ * names the kind of page, so the server's status page can tell whose token it refused.
  * @param {{protocol: string, host: string}} pageLocation e.g. `location`
  * @param {string} room
- * @param {{partials: boolean, lines: number, token?: string | null}} options
+ * @param {{partials: boolean, lines: number, token?: string | null, client?: string}} options
  * @returns {string}
  */
 export function captionsUrl(pageLocation, room, options) {
@@ -32,6 +33,7 @@ export function captionsUrl(pageLocation, room, options) {
   const query = new URLSearchParams({ backlog: String(options.lines) });
   if (!options.partials) query.set("partials", "0");
   if (options.token) query.set("token", options.token);
+  if (options.client) query.set("client", options.client);
   return `${scheme}//${pageLocation.host}/ws/captions/${encodeURIComponent(room)}?${query}`;
 }
 

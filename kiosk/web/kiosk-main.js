@@ -1,13 +1,18 @@
 // Wiring of the kiosk page: room from the path, options from the query, socket -> state -> DOM.
 
-import { captionsUrl, connectCaptions } from "./captions-socket.js";
+import { withoutToken } from "./access-token.js";
+import { captionsUrl, connectCaptions, reconnectDelay } from "./captions-socket.js";
+import { startBeat } from "./kiosk-beat.js";
 import {
-  initialState, parseOptions, reduce, roomFromPath, withConnection,
+  initialState, kioskRetryDelay, parseOptions, reduce, roomFromPath, withConnection,
 } from "./kiosk-model.js";
 import { render } from "./kiosk-view.js";
 
 const container = document.getElementById("kiosk");
 let options = parseOptions(location.search);
+// The token came in the address (the display Pi's watchdog opens it so): keep it in memory for
+// reconnects and the QR code, take it out of the address bar and the history.
+if (options.token) history.replaceState(history.state, "", withoutToken(location.href));
 const room = roomFromPath(location.pathname);
 let state = initialState(room);
 
@@ -20,6 +25,8 @@ function update(next) {
 }
 
 update(state);
+// While this page renders, its frames tell the display Pi's watchdog that the screen is alive.
+startBeat(window, "kiosk", () => ({ connection: state.refused ? "refused" : state.connection }));
 if (room === null) {
   console.warn(`[kiosk] no valid room name in ${location.pathname}; not connecting`);
 } else {
@@ -31,12 +38,13 @@ if (room === null) {
     update(state);
   });
   connectCaptions({
-    url: captionsUrl(location, room, options),
+    url: captionsUrl(location, room, { ...options, client: "kiosk" }),
     onMessage: (msg) => {
       const next = reduce(state, msg, options);
       if (next !== state) update(next);
     },
-    onConnection: (connection) => update(withConnection(state, connection)),
+    onConnection: (connection, info) => update(withConnection(state, connection, info)),
+    retryDelay: (attempt, close) => kioskRetryDelay(attempt, close, reconnectDelay),
     page: "kiosk",
   });
 }

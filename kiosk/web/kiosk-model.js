@@ -5,6 +5,7 @@
 import {
   finalFromMessage, isSegment, langOrNull, normalizeLang, roomFromSegment, stringOrNull,
 } from "./protocol.js";
+import { REFUSED_CODES } from "./listener-model.js";
 
 /** Defaults of the kiosk URL parameters (docs/protocol.md, "Kiosk URL parameters"). */
 export const DEFAULT_OPTIONS = Object.freeze({
@@ -119,7 +120,8 @@ export function qrImageUrl(room, token) {
  *   signal: {noSignal: boolean, clipping: boolean} | null, offline: boolean,
  *   behind: boolean}} Status
  * @typedef {{room: string | null, connection: "connecting" | "open" | "reconnecting",
- *   finals: Final[], partials: Partial[], lastFinal: number, status: Status | null}} State
+ *   finals: Final[], partials: Partial[], lastFinal: number, status: Status | null,
+ *   refused: {code: number, kind: string, reason: string} | null}} State
  */
 
 /**
@@ -128,7 +130,10 @@ export function qrImageUrl(room, token) {
  * @returns {State}
  */
 export function initialState(room = null) {
-  return { room, connection: "connecting", finals: [], partials: [], lastFinal: -1, status: null };
+  return {
+    room, connection: "connecting", finals: [], partials: [], lastFinal: -1, status: null,
+    refused: null,
+  };
 }
 
 function sameFinal(a, b) {
@@ -243,15 +248,64 @@ export function reduce(state, msg, options) {
 
 /**
  * Record the socket's state. Leaving "open" drops the partials (they are stale and their final
- * comes back in the backlog) but keeps the finals on screen.
+ * comes back in the backlog) but keeps the finals on screen. A refusal (close 4010/4011/4012,
+ * in `info` from the socket) is kept until the next open: the screen then says the token was
+ * refused instead of only "Reconnecting…".
  * @param {State} state
  * @param {"connecting" | "open" | "reconnecting"} connection
+ * @param {{code: number | null, reason?: string} | undefined} [info]
  * @returns {State}
  */
-export function withConnection(state, connection) {
-  if (state.connection === connection) return state;
+export function withConnection(state, connection, info = undefined) {
+  const kind = REFUSED_CODES[info?.code ?? 0];
+  const refused = connection === "open" ? null
+    : kind !== undefined ? { code: info.code, kind, reason: info.reason ?? "" }
+    : (state.refused ?? null);
+  if (state.connection === connection && refused === (state.refused ?? null)) return state;
   const partials = connection === "open" ? state.partials : [];
-  return { ...state, connection, partials };
+  return { ...state, connection, partials, refused };
+}
+
+/** Wait between attempts after a refusal: the token will not change by itself every second,
+ * but a rotated server may accept it again soon. */
+export const REFUSED_RETRY_MS = 15000;
+
+/**
+ * Wait before redialling: at least `REFUSED_RETRY_MS` after a refusal, the backoff otherwise.
+ * @param {number} attempt
+ * @param {{code: number | null} | undefined} close
+ * @param {(attempt: number) => number} backoff
+ * @returns {number}
+ */
+export function kioskRetryDelay(attempt, close, backoff) {
+  const refused = REFUSED_CODES[close?.code ?? 0] !== undefined;
+  return refused ? Math.max(REFUSED_RETRY_MS, backoff(attempt)) : backoff(attempt);
+}
+
+const REFUSAL_DETAIL = {
+  token_missing: "The kiosk has no access token, and this room's server needs one",
+  token_wrong: "The room's server does not accept this kiosk's access token",
+  origin_refused: "The room's server refuses pages from this address",
+};
+
+/**
+ * What the monitor says while the server refuses the kiosk, or null when it does not:
+ * a headline, a detail line and a hint for whoever looks after the room.
+ * @param {State} state
+ * @returns {{title: string, detail: string, hint: string} | null}
+ */
+export function refusalText(state) {
+  if (state.refused === null || state.refused === undefined || state.connection === "open") {
+    return null;
+  }
+  const { code, kind } = state.refused;
+  return {
+    title: "Captions unavailable: access refused",
+    detail: `${REFUSAL_DETAIL[kind] ?? "The room's server refused this screen"} (${code}).`,
+    hint: kind === "origin_refused"
+      ? "Check the server's allowed_origins for this screen's address."
+      : "The token may have been changed: run the playbook with --tags secrets for this room.",
+  };
 }
 
 /**

@@ -5,7 +5,9 @@
 // `innerHTML`.
 
 import { el, reconcile, setAttr, setShown, setText } from "./dom.js";
-import { langAvailability, noticeText, qrImageUrl, signalAlarm } from "./kiosk-model.js";
+import {
+  langAvailability, noticeText, qrImageUrl, refusalText, signalAlarm,
+} from "./kiosk-model.js";
 import { translationFor } from "./protocol.js";
 
 /** Content signature of each rendered caption element, so unchanged ones are reused. */
@@ -52,6 +54,7 @@ function skeleton(container) {
     mode,
     alarm,
     banner: part(container, "banner"),
+    refusal: part(container, "refusal", "section"),
     captions: part(container, "captions"),
     empty: part(container, "empty", "p"),
     notice: part(container, "notice", "p"),
@@ -135,6 +138,21 @@ function captionNodes(captions, state, options) {
   return wanted;
 }
 
+/** The refusal panel: headline, detail and hint (three paragraphs, made once). */
+function showRefusal(panel, refusal) {
+  setShown(panel, refusal !== null);
+  if (refusal === null) return;
+  const doc = panel.ownerDocument;
+  for (const name of ["title", "detail", "hint"]) {
+    let line = panel.querySelector(`:scope > .${name}`);
+    if (line === null) {
+      line = el(doc, name === "title" ? "h1" : "p", name);
+      panel.append(line);
+    }
+    setText(line, refusal[name]);
+  }
+}
+
 function emptyText(state) {
   if (state.room === null) return "No valid room in the address (expected /kiosk/<room>)";
   if (state.connection === "open") return "Waiting for the speaker…";
@@ -164,9 +182,12 @@ export function render(container, state, options) {
   setText(parts.notice, notice);
   setShown(parts.notice, notice !== "");
 
-  const banner = BANNER_TEXT[state.connection] ?? "";
+  const refusal = refusalText(state);
+  const banner = refusal !== null ? "Access refused" : (BANNER_TEXT[state.connection] ?? "");
   setText(parts.banner, banner);
   setShown(parts.banner, banner !== "" && state.room !== null);
+  showRefusal(parts.refusal, refusal);
+  container.dataset.refused = refusal !== null ? state.refused.kind : "";
 
   setText(parts.room, state.room ?? "—");
   setText(parts.conn, CONNECTION_LABELS[state.connection] ?? state.connection);

@@ -6,6 +6,7 @@ import { setShown, setText } from "./dom.js";
 import { applyResult, formValues, settingsBody } from "./room-settings.js";
 import { fillForm, readForm, setEdited, showHints, showResult } from "./room-settings-form.js";
 import { renderRooms } from "./status-cards.js";
+import { refusedLines } from "./status-refused.js";
 import { statusView } from "./status-model.js";
 import { POLL_MS, classifyAnswer, linkText, pollDelay } from "./status-poll.js";
 
@@ -19,6 +20,7 @@ const tokenMessage = document.getElementById("token-message");
 const tokenInput = document.getElementById("token-input");
 const forgetButton = document.getElementById("forget-token");
 const emptyLine = document.getElementById("no-rooms");
+const refusedBox = document.getElementById("refused");
 
 let token = readToken();
 let views = new Map();
@@ -92,6 +94,19 @@ function showStatus(body) {
   const uptime = view.uptimeS === null ? "" : ` · up ${Math.round(view.uptimeS / 60)} min`;
   setText(serverLine, `edge-server ${view.version || "?"}${uptime} · tokens: ` +
     `${auth.length ? auth.join(", ") : "none (open server)"}`);
+  showRefused(body?.refused);
+}
+
+/** Kiosks (and phones) the server refused lately: a screen left with an old token. */
+function showRefused(refused) {
+  const lines = refusedLines(refused);
+  const list = refusedBox.querySelector("ul");
+  list.replaceChildren(...lines.map((line) => {
+    const item = document.createElement("li");
+    item.textContent = line;
+    return item;
+  }));
+  setShown(refusedBox, lines.length > 0);
 }
 
 async function poll() {

@@ -38,6 +38,8 @@ import pytest
 from aiohttp import web
 from playwright.async_api import Browser
 
+from edge_audio.cli_node import EXIT_USAGE
+from edge_audio.node import EXIT_REFUSED
 from tests.appliance.rootfs import (
     RootFs,
     base_tarball,
@@ -202,6 +204,24 @@ def test_unit_parsing_and_exposure_verdict() -> None:
     assert parse_exposure("→ Overall exposure level for a.service: 1.1 OK 🙂") == (1.1, "OK")
     with pytest.raises(ValueError, match="no exposure"):
         parse_exposure("nothing")
+
+
+def test_edge_audio_unit_bounds_its_start_and_stops_on_what_a_restart_cannot_fix() -> None:
+    unit = (SYSTEMD_DIR / "edge-audio.service").read_text()
+    # A node that is not ready never holds multi-user.target for long (issue 16, point 6).
+    (timeout,) = unit_values(unit, "Service", "TimeoutStartSec")
+    assert timeout.endswith("s"), timeout
+    assert 0 < int(timeout[:-1]) <= 300, timeout
+    assert unit_values(unit, "Service", "WatchdogSec") == ["30s"]
+    # Exit 2 (configuration) and 3 (refused for good) end in a stopped unit, not a loop; the
+    # docs say so too.
+    assert unit_values(unit, "Service", "RestartPreventExitStatus") == [
+        f"{EXIT_USAGE} {EXIT_REFUSED}"
+    ]
+    assert (
+        f"`RestartPreventExitStatus={EXIT_USAGE} {EXIT_REFUSED}`"
+        in (ROOT / "docs" / "audio-node.md").read_text()
+    )
 
 
 # --- edge-server under Type=notify ------------------------------------------------------------
@@ -420,7 +440,11 @@ def _inventory(folder: Path, audio: Path, display: Path) -> Path:
     shutil.copytree(EXAMPLE_INVENTORY / "group_vars", folder / "group_vars")
     hosts = {
         "all": {
-            "vars": {"ansible_connection": "community.general.chroot"},
+            "vars": {
+                "ansible_connection": "community.general.chroot",
+                # The example vault's published tokens, on purpose (site.yml refuses them else).
+                "edge_allow_example_secrets": True,
+            },
             "children": {
                 "audio_nodes": {
                     "hosts": {
@@ -790,23 +814,24 @@ def test_kiosk_unit_shows_the_room_with_the_unattended_screen_flags(appliance: A
     root = appliance.display.path
     unit = (root / "etc/systemd/system/edge-kiosk.service").read_text()
     argv = exec_start_argv(unit)
-    assert argv[:4] == ["/usr/bin/cage", "-d", "--", "${EDGE_KIOSK_BROWSER}"]
-    flags = argv[4:]
+    # The watchdog runs cage, which runs the output helper, which becomes Chromium
+    # (tests/appliance/test_display.py has the rest of the display Pi).
+    assert argv[:3] == ["/usr/bin/python3", "-m", "kiosk.watchdog"]
+    assert "/usr/bin/cage" in argv
+    flags = argv[argv.index("${EDGE_KIOSK_BROWSER}") + 1 :]
     assert sorted(set(KIOSK_FLAGS) - set(flags)) == []
     assert "--no-sandbox" not in flags, "Chromium keeps its sandbox"
     disabled = next(f for f in flags if f.startswith("--disable-features="))
     assert {"Translate", "TranslateUI"} <= set(disabled.split("=", 1)[1].split(","))
-    assert flags[-1] == "file:///usr/share/edge-kiosk/waiting.html#${EDGE_KIOSK_URL}"
+    assert flags[-1] == "--user-data-dir=/run/edge-kiosk/chromium"  # the watchdog adds the page
     assert unit_values(unit, "Service", "User") == ["edge-kiosk"]
     assert unit_values(unit, "Service", "TTYPath") == ["/dev/tty1"]
     assert unit_values(unit, "Service", "Restart") == ["always"]
     assert unit_values(unit, "Unit", "Conflicts") == ["getty@tty1.service"]
     env = (root / "etc/edge-kiosk/edge-kiosk.env").read_text()
-    assert (
-        f"EDGE_KIOSK_URL=http://{SERVER_ADDRESS}:8080/kiosk/{ROOM}"
-        "?lang=it,de&token=example-listener-token-change-me\n"
-    ) in env
-    assert _mode(root / "etc/edge-kiosk/edge-kiosk.env") == 0o600  # it holds the token
+    assert f"EDGE_KIOSK_URL=http://{SERVER_ADDRESS}:8080/kiosk/{ROOM}?lang=it,de\n" in env
+    token = root / "etc/edge-kiosk/listener-token"  # a credential of the unit, not in the URL
+    assert (token.read_text(), _mode(token)) == ("example-listener-token-change-me", 0o600)
     assert "EDGE_KIOSK_BROWSER=/usr/bin/chromium\n" in env
     assert (root / "usr/bin/chromium").exists()
     assert (root / "usr/bin/cage").exists()

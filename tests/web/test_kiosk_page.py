@@ -223,7 +223,8 @@ async def test_final_appears_with_its_text(page: Page, peer: Peer) -> None:
     await expect(page.locator(".empty")).to_have_text("Waiting for the speaker…")
     await expect(page.locator(".corner .room")).to_have_text("main")
     await expect(page.locator(".corner .dot")).to_have_attribute("data-audio", "flowing")
-    assert peer.queries[0] == {"backlog": "6"}  # partials on: not asked to be turned off
+    # partials on: not asked to be turned off; the page says it is a kiosk (status page)
+    assert peer.queries[0] == {"backlog": "6", "client": "kiosk"}
 
     await peer.send(final(1, "good morning everyone"))
     line = page.locator('.final[data-segment="1"]')
@@ -263,7 +264,7 @@ async def test_partial_replaced_in_place_then_by_its_final(page: Page, peer: Pee
 
 async def test_partials_off_hides_partials_and_asks_the_server(page: Page, peer: Peer) -> None:
     await open_kiosk(page, peer, "?partials=0")
-    assert peer.queries[0] == {"backlog": "6", "partials": "0"}
+    assert peer.queries[0] == {"backlog": "6", "partials": "0", "client": "kiosk"}
     # even if a partial arrives anyway, it is not shown
     await peer.send(partial(1, "some guess"), final(1, "the actual words"))
     await expect(page.locator('.final[data-segment="1"]')).to_have_count(1)
@@ -332,7 +333,7 @@ async def test_reconnects_after_close_without_duplicating_backlog(page: Page, pe
     await peer.send(final(3, "third line"))
     await expect(page.locator('.final[data-segment="3"]')).to_have_count(1)
     assert await segments(page) == [1, 2, 3]
-    assert peer.queries[1] == {"backlog": "6"}
+    assert peer.queries[1] == {"backlog": "6", "client": "kiosk"}
 
 
 async def test_wire_html_is_shown_literally(page: Page, peer: Peer) -> None:
