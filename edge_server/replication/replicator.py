@@ -66,6 +66,7 @@ class FinalsFeed(Protocol):
 
 StatusSource = Callable[[], dict[str, Any]]
 FailureReport = Callable[[str], None]
+ReserveSegments = Callable[[int], None]
 
 
 class RoomReplicator:
@@ -81,9 +82,13 @@ class RoomReplicator:
         *,
         maxlen: int,
         on_failure: FailureReport | None = None,
+        reserve: ReserveSegments | None = None,
     ) -> None:
         """``status``: the room's status document (JSON-ready); ``on_failure``: told once per
-        outage, in words (the room's error list)."""
+        outage, in words (the room's error list); ``reserve``: told the last segment Redis (or
+        the cursor file) holds, so the room never gives a new final an id at or below it (a
+        restart that lost finals held in memory would otherwise reuse their ids, and the
+        stream would refuse the new finals as duplicates)."""
         self.room = room
         self.url = url
         self.feed = feed
@@ -93,6 +98,9 @@ class RoomReplicator:
         self.on_failure = on_failure
         self.state = ReplicationState(target=redact_url(url))
         self.state.sent_through = self._load_cursor()
+        self.reserve = reserve
+        if reserve is not None:
+            reserve(self.state.sent_through)
         self._backoff = Backoff(RETRY)
         self._client: Redis | None = None
         self._status_due = 0.0
@@ -135,6 +143,14 @@ class RoomReplicator:
         # The stream's last id is what Redis holds; an empty (or wiped) stream gets the whole
         # transcript again (ids keep it free of duplicates).
         self.state.sent_through = segment_of(last[0][0] or b"0-0") if last else 0
+        if self.state.sent_through > self.feed.newest():
+            log.warning(
+                "room %s: %s holds finals up to segment %d, beyond this room's transcript "
+                "(%d): new finals take ids above it", self.room, self.state.target,
+                self.state.sent_through, self.feed.newest(),
+            )  # fmt: skip
+        if self.reserve is not None:
+            self.reserve(self.state.sent_through)
         await self._publish_status()  # before the room is listed: hubs find its status
         await client.sadd(ROOMS_KEY, self.room)
         if self.state.state == "failing":

@@ -118,6 +118,7 @@ class Replication:
             room.store.path.parent / CURSOR_FILE,
             maxlen=self.settings.replicate_maxlen,
             on_failure=room.errors.add,
+            reserve=lambda segment: room.clock.segments_used(segment + 1),
         )
         room.replication = replicator.state
         self.tasks[room.name] = asyncio.create_task(replicator.run(), name=f"replicate-{room.name}")

@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from edge_server.core.replication import ROOMS_KEY, record_of, status_key, stream_key
+from edge_server.core.replication import (
+    ROOMS_KEY,
+    entry_fields,
+    record_of,
+    status_key,
+    stream_key,
+)
 from edge_server.core.settings import RoomSettings
 from tests.helpers.live_server import LiveServer, LiveServers, make_settings
 from tests.helpers.redis_server import RedisServer
@@ -281,4 +287,37 @@ async def test_finals_the_disk_refused_are_replicated_in_their_place_and_once(
     assert [r["text"] for _, r in entries] == [f"w{n}" for n in range(1, 13)]
     lines = [json.loads(line) for line in transcript.read_text().splitlines()]
     assert [r["segment"] for r in lines] == list(range(1, 13))
+    await ws.close()
+
+
+async def test_new_finals_never_take_an_id_redis_already_holds(
+    redis_server: RedisServer, tmp_path: Path, live_server: LiveServers
+) -> None:
+    """A restart that lost finals held in memory (the disk refused them, the process stopped):
+    the transcript ends at 2 while the stream (and the replicator's cursor file) hold up to 50.
+    New finals go above 50, none is taken for a duplicate."""
+    state = tmp_path / "state"
+    client = Redis.from_url(redis_server.url)
+    try:
+        for segment in (1, 2, 50):
+            record = {"type": "final", "segment": segment, "text": f"old{segment}"}
+            await client.xadd(stream_key("main"), entry_fields(record), id=f"{segment}-0")
+    finally:
+        await client.aclose()
+    room_dir = state / "rooms" / "main"
+    room_dir.mkdir(parents=True)
+    lines = [{"type": "final", "segment": s, "text": f"old{s}", "end": float(s)} for s in (1, 2)]
+    (room_dir / "transcript.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    (room_dir / "replication.json").write_text('{"segment": 50}')
+    live = await start_room(live_server, state, redis_server.url)
+    ws, _ = await open_audio(live.ws, "main")
+    await speak(ws, 1, 3)
+
+    async def have() -> bool:
+        return len(await stream_entries(redis_server, "main")) == 6
+
+    await wait_for_async(have, timeout=30, what="3 new finals in Redis")
+    entries = await stream_entries(redis_server, "main")
+    assert [r["segment"] for _, r in entries] == [1, 2, 50, 51, 52, 53]
+    assert [r["text"] for _, r in entries][3:] == ["w1", "w2", "w3"]
     await ws.close()
