@@ -8,7 +8,6 @@ import time
 from collections.abc import AsyncIterator, Iterator
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -22,7 +21,7 @@ from edge_server.replication.connection import open_redis
 from edge_server.web.access import install_limiter
 from edge_server.web.app import close_sockets
 from edge_server.web.app_keys import REFUSED, SETTINGS, SOCKETS, STARTED
-from edge_server.web.metrics import CONTENT_TYPE
+from edge_server.web.metrics import serve_metrics
 from edge_server.web.open_sockets import OpenSockets
 from edge_server.web.proxies import install_proxies
 
@@ -89,12 +88,7 @@ def create_hub_app(settings: ServerSettings, redis_url: str) -> web.Application:
     install_limiter(app)
     app.cleanup_ctx.append(_conference_lifecycle)
     app.on_shutdown.append(close_sockets)
-    registry = CollectorRegistry(auto_describe=True)
-    registry.register(ConferenceCollector(app[CONFERENCE]))
-
-    async def metrics(_request: web.Request) -> web.Response:
-        return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE})
-
+    serve_metrics(app, ConferenceCollector(app[CONFERENCE]))
     app.add_routes(
         [
             web.get("/", pages.overview_page),
@@ -104,7 +98,6 @@ def create_hub_app(settings: ServerSettings, redis_url: str) -> web.Application:
             web.get("/rooms/{room}/qr.svg", pages.qr_code),
             web.get(r"/rooms/{room}/transcript.{fmt:txt|srt|vtt|jsonl}", pages.transcript_export),
             web.get("/ws/captions/{room}", captions.captions),
-            web.get("/metrics", metrics),
             web.static("/static", kiosk.WEB_ROOT),
         ]
     )
