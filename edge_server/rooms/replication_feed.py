@@ -37,6 +37,8 @@ class TranscriptFeed:
         self._offset = 0
         self._read: list[dict[str, Any]] = []
         """Finals read from the file and not sent yet (after the last ``after`` asked)."""
+        self._after = 0
+        """The ``segment`` of the last call: asked for less (a wiped stream), read again."""
 
     def newest(self) -> int:
         """The room's last segment."""
@@ -60,6 +62,9 @@ class TranscriptFeed:
 
     async def read_after(self, segment: int, limit: int) -> list[dict[str, Any]]:
         """Up to ``limit`` finals after ``segment``, in segment order (the file's, then held)."""
+        if segment < self._after:  # Redis lost what it had: the whole file again
+            self._offset, self._read = 0, []
+        self._after = segment
         held = self.store.held_records()  # first: see the docstring of this module
         try:
             self._read += await asyncio.to_thread(self._read_file)

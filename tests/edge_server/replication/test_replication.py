@@ -321,3 +321,28 @@ async def test_new_finals_never_take_an_id_redis_already_holds(
     assert [r["segment"] for _, r in entries] == [1, 2, 50, 51, 52, 53]
     assert [r["text"] for _, r in entries][3:] == ["w1", "w2", "w3"]
     await ws.close()
+
+
+async def test_a_wiped_redis_gets_the_whole_transcript_again(
+    redis_server: RedisServer, tmp_path: Path, live_server: LiveServers
+) -> None:
+    live = await start_room(live_server, tmp_path / "state", redis_server.url)
+    ws, _ = await open_audio(live.ws, "main")
+    await speak(ws, 1, 5)
+
+    async def have(count: int) -> bool:
+        return len(await stream_entries(redis_server, "main")) >= count
+
+    await wait_for_async(lambda: have(5), timeout=30, what="5 finals")
+    client = Redis.from_url(redis_server.url)
+    try:
+        await client.flushall()
+    finally:
+        await client.aclose()
+    redis_server.stop()  # the replicator reconnects to an empty Redis
+    redis_server.start()
+    await speak(ws, 6, 8)
+    await wait_for_async(lambda: have(8), timeout=60, what="all 8 finals again")
+    entries = await stream_entries(redis_server, "main")
+    assert [r["segment"] for _, r in entries] == list(range(1, 9))
+    await ws.close()
