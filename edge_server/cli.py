@@ -9,11 +9,17 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edge_server import __version__
 from edge_server.contract.journal_logging import configure_logging
 from edge_server.contract.names import InvalidName, validate_room_name
-from edge_server.core.settings import SettingsError, load_settings
+from edge_server.core.settings import ServerSettings, SettingsError, load_settings
+
+if TYPE_CHECKING:  # aiohttp is imported by the commands that serve, not by `follow`
+    import ssl
+
+    from aiohttp import web
 
 
 def _log_format() -> str:
@@ -50,6 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     serve = sub.add_parser("serve", help="run the server (the default command)", parents=[common])
     _add_serve_arguments(serve)
+    hub = sub.add_parser(
+        "hub",
+        help="serve the conference (overview, remote listeners, exports) from Redis",
+        parents=[common],
+    )
+    _add_hub_arguments(hub)
     follow = sub.add_parser(
         "follow", help="print a room's captions as they arrive", parents=[common]
     )
@@ -90,6 +102,17 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_hub_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="TOML file with the server's settings")
+    parser.add_argument("--host", help="listen address (default 127.0.0.1; env EDGE_SERVER_HOST)")
+    parser.add_argument("--port", type=int, help="TCP port (default 8080; env EDGE_SERVER_PORT)")
+    parser.add_argument(
+        "--redis",
+        help="redis:// or rediss:// address to serve from (env EDGE_SERVER_HUB_REDIS, which "
+        "keeps the password out of the process list)",
+    )
+
+
 _OPEN_MEANS = {
     "audio": "stream audio (and start paid cloud work)",
     "listener": "read the captions",
@@ -98,10 +121,8 @@ _OPEN_MEANS = {
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from aiohttp import web
 
     from edge_server.web.app import create_app
-    from edge_server.web.systemd_lifecycle import SystemdNotify
     from edge_server.web.tls import TlsError, server_context
 
     try:
@@ -158,7 +179,16 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"edge-server: cannot create state dir {settings.state_dir}: {exc}", file=sys.stderr)
         return 2
     app = create_app(settings)
-    notify = SystemdNotify()  # READY=1 once listening, WATCHDOG=1 while the loop turns
+    return _run_app(app, settings, tls)
+
+
+def _run_app(app: web.Application, settings: ServerSettings, tls: ssl.SSLContext | None) -> int:
+    """Serve ``app`` until stopped: READY=1 once listening, WATCHDOG=1 while the loop turns."""
+    from aiohttp import web
+
+    from edge_server.web.systemd_lifecycle import SystemdNotify
+
+    notify = SystemdNotify()
     app.cleanup_ctx.append(notify.lifecycle)
     web.run_app(
         app,
@@ -230,11 +260,49 @@ def _export_talks(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hub(args: argparse.Namespace) -> int:
+    from edge_server.core.replication import redact_url
+    from edge_server.hub.app import create_hub_app
+    from edge_server.web.tls import TlsError, server_context
+
+    try:
+        settings = load_settings(
+            config_file=args.config,
+            overrides={"host": args.host, "port": args.port, "hub_redis": args.redis},
+        )
+        tls = (
+            server_context(settings.tls_certificate, settings.tls_key)
+            if settings.tls_certificate is not None
+            else None
+        )
+    except (SettingsError, TlsError) as exc:
+        print(f"edge-server hub: configuration error: {exc}", file=sys.stderr)
+        return 2
+    if not settings.hub_redis:
+        print(
+            "edge-server hub: configuration error: no Redis to serve from "
+            "(--redis URL or EDGE_SERVER_HUB_REDIS)",
+            file=sys.stderr,
+        )
+        return 2
+    log = logging.getLogger("edge_server")
+    log.info(
+        "edge-server hub %s on %s://%s:%d, serving from %s",
+        __version__, settings.scheme, settings.host, settings.port,
+        redact_url(settings.hub_redis),
+    )  # fmt: skip
+    open_roles = [r.value for r in settings.tokens.open_roles() if r.value != "audio"]
+    if open_roles:
+        log.warning("no token set for %s on this hub: open to anyone who reaches it", open_roles)
+    app = create_hub_app(settings, settings.hub_redis)
+    return _run_app(app, settings, tls)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``edge-server``."""
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
-    if not {"serve", "follow", "export-talks", "-h", "--help", "--version"} & set(argv):
+    if not {"serve", "follow", "export-talks", "hub", "-h", "--help", "--version"} & set(argv):
         argv = ["serve", *argv]
     args = parser.parse_args(argv)
     # Under systemd with systemd-python: the journal with ROOM=/SESSION= fields; else stderr.
@@ -253,6 +321,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "export-talks":
         return _export_talks(args)
+    if args.command == "hub":
+        return _hub(args)
     return _serve(args)
 
 

@@ -20,6 +20,8 @@ if [ "$mode" = test ]; then
     # systemd-python (the `journal` extra) builds from source: libsystemd's headers, pkg-config
     # and a C compiler; python3-systemd is the Pis' copy, loaded by the journal tests
     packages="$packages libsystemd-dev pkg-config gcc libc6-dev python3-dev python3-systemd"
+    # The conference hub's broker: the replication and hub tests start their own redis-server
+    packages="$packages redis-server"
 fi
 missing=""
 for pkg in $packages; do

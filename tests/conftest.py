@@ -17,6 +17,7 @@ from playwright.async_api import Browser, async_playwright
 from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.helpers.live_server import LiveServer, LiveServers
 from tests.helpers.paths import ROOT
+from tests.helpers.redis_server import RedisServer
 from tests.helpers.tiny_disk import TinyDisk
 
 if TYPE_CHECKING:  # imported by the PipeWire fixtures when a test asks for them
@@ -119,3 +120,13 @@ def tiny_disk(tmp_path: Path) -> Iterator[TinyDisk]:
         yield disk
     finally:
         disk.unmount()
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A real redis-server on 127.0.0.1 (free port, password), stopped by PID after the test."""
+    server = RedisServer(tmp_path / "redis").start()
+    try:
+        yield server
+    finally:
+        server.stop()

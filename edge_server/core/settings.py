@@ -22,6 +22,7 @@ from edge_server.core.forwarded import (
     ProxyListError,
     parse_trusted_proxies,
 )
+from edge_server.core.replication import ReplicationUrlError, check_url
 
 ENGINES = ("pocketsphinx", "transcribe")
 TRANSLATORS = ("none", "amazon-translate")
@@ -209,6 +210,16 @@ class ServerSettings:
     trust_clock: bool = False
     """Attribute finals to talks even while the kernel says the clock is not synchronized (a
     Pi with a real-time clock module, or a clock set by hand)."""
+    replicate_to: str = field(default="", repr=False)
+    """Redis to copy every final and the room's status to (``redis://:PASSWORD@hub:6379/0`` or
+    ``rediss://`` for TLS; docs/hub.md); "" replicates nothing. Never logged with its password."""
+    replicate_maxlen: int = 100_000
+    """Most finals each room's Redis stream keeps (older ones are trimmed, in Redis only)."""
+    hub_redis: str = field(default="", repr=False)
+    """``edge-server hub``: the Redis it serves from (``--redis``; same form as
+    ``replicate_to``)."""
+    hub_stale_s: float = 15.0
+    """``edge-server hub``: a room with no status for this long is marked stale."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.port <= 65535:
@@ -251,6 +262,16 @@ class ServerSettings:
             raise SettingsError("schedule_timeout_s must be within 0.5-600")
         if self.tls_key is not None and self.tls_certificate is None:
             raise SettingsError("tls_key is set but tls_certificate is not: give both")
+        for name in ("replicate_to", "hub_redis"):
+            if getattr(self, name):
+                try:
+                    check_url(getattr(self, name))
+                except ReplicationUrlError as exc:
+                    raise SettingsError(f"{name}: {exc}") from None
+        if not 1 <= self.replicate_maxlen <= 100_000_000:
+            raise SettingsError("replicate_maxlen must be within 1-100000000")
+        if not 1 <= self.hub_stale_s <= 3600:
+            raise SettingsError("hub_stale_s must be within 1-3600")
 
     @property
     def tokens(self) -> Tokens:
@@ -377,6 +398,10 @@ _SCALARS: dict[str, type] = {
     "schedule_timeout_s": float,
     "trust_clock": bool,
     "glossary": Path,
+    "replicate_to": str,
+    "replicate_maxlen": int,
+    "hub_redis": str,
+    "hub_stale_s": float,
 }
 _OPTIONAL_PATHS = ("tls_certificate", "tls_key", "glossary")
 """Paths whose empty value means "not set"."""

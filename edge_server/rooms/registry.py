@@ -19,6 +19,7 @@ from edge_server.core.trace import PipelineTrace
 from edge_server.engines.factory import build_recognizer, build_synthesizer, build_translator
 from edge_server.rooms.glossary_files import room_glossary
 from edge_server.rooms.live_settings_store import LiveSettingsStore
+from edge_server.rooms.replication_feed import Replication
 from edge_server.rooms.room import Room
 from edge_server.rooms.system_clock import clock_state, load_steps, save_step
 from edge_server.rooms.transcript import TranscriptStore
@@ -76,6 +77,8 @@ class RoomRegistry:
         self.talks.clock_steps = load_steps(settings.state_dir)
         self._unsynced_offset: float | None = None
         """``wall - monotonic`` at the last look while the clock was not synchronized."""
+        self.replication = Replication(settings)
+        """The rooms' replicators to Redis (when ``replicate_to`` is set)."""
 
     @property
     def rooms_dir(self) -> Path:
@@ -120,6 +123,7 @@ class RoomRegistry:
         )
         room.language_override = live is not None and live[1]
         self.rooms[name] = room
+        self.replication.start(room)
         log.info(
             "room %s ready (engine %s, %d finals on disk)", name, room.recognizer.name, store.count
         )
@@ -191,9 +195,11 @@ class RoomRegistry:
             self.check_clock()
             for room in list(self.rooms.values()):
                 room.publish_status_if_changed()
+                self.replication.start(room)
 
     async def close(self) -> None:
-        """Close every room."""
+        """Close every room (replicators first: what they did not send waits on disk)."""
+        await self.replication.close()
         for room in list(self.rooms.values()):
             await room.close()
         self.rooms.clear()

@@ -21,6 +21,7 @@ from edge_server.core.error_log import ErrorLog
 from edge_server.core.glossary import Glossary, schedule_terms
 from edge_server.core.latency import LatencyStats
 from edge_server.core.live_settings import LiveChange, SettingsConflict, plan_change
+from edge_server.core.replication import ReplicationState
 from edge_server.core.room_clock import RoomClock
 from edge_server.core.settings import RoomSettings, ServerSettings
 from edge_server.core.talk_board import TalkBoard
@@ -98,6 +99,8 @@ class Room:
         self._settings_lock = asyncio.Lock()
         self._finishing: asyncio.Task[EngineError | None] | None = None
         self._last_status = dumps_message(status_message(self))
+        self.replication: ReplicationState | None = None
+        """The replicator's state when the server replicates to Redis (``replicate_to``)."""
 
     @property
     def source(self) -> SourceInfo | None:

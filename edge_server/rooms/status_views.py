@@ -12,6 +12,7 @@ from edge_server.core.costs import CostMeter
 from edge_server.core.engine_api import Recognizer, Translator
 from edge_server.core.error_log import ErrorLog
 from edge_server.core.latency import LatencyStats
+from edge_server.core.replication import ReplicationState
 from edge_server.core.room_clock import RoomClock
 from edge_server.core.settings import RoomSettings
 from edge_server.core.talk_board import TalkBoard
@@ -46,6 +47,8 @@ class RoomParts(Protocol):
     def schedule_room(self) -> str:
         """The room's name in the conference schedule."""
         ...
+
+    replication: ReplicationState | None
 
     def languages(self) -> list[str]:
         """The source language, then the targets."""
@@ -151,7 +154,14 @@ def health(room: RoomParts) -> dict[str, Any]:
         "voice_offline": room.speech.synthesizer.health().offline if room.speech else False,
         "cost": room.costs.estimate(),
         "talks": talk_view(room),
+        "replication": room.replication.report() if room.replication else None,
     }
+
+
+def replication_alarms(room: RoomParts) -> list[str]:
+    """What is wrong with this room's replication to Redis, in words (empty: all is well)."""
+    alarm = room.replication.alarm(room.name) if room.replication else None
+    return [alarm] if alarm else []
 
 
 def storage_alarms(room: RoomParts) -> list[str]:

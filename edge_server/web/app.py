@@ -53,7 +53,8 @@ async def _rooms_lifecycle(app: web.Application) -> AsyncIterator[None]:
     await registry.close()
 
 
-async def _close_sockets(app: web.Application) -> None:
+async def close_sockets(app: web.Application) -> None:
+    """On shutdown: close every open WebSocket with a reason (room servers and hubs)."""
     for ws in app[SOCKETS].snapshot():
         with contextlib.suppress(ConnectionError, RuntimeError):
             await ws.close(code=1001, message=SHUTDOWN_REASON)
@@ -90,7 +91,7 @@ def create_app(
     install_limiter(app)
     app.cleanup_ctx.append(_rooms_lifecycle)
     app.cleanup_ctx.append(schedule_lifecycle)
-    app.on_shutdown.append(_close_sockets)
+    app.on_shutdown.append(close_sockets)
     app.on_response_prepare.append(_no_cache_for_pages)
     app.add_routes(
         [

@@ -11,7 +11,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from edge_server import __version__
-from edge_server.rooms.status_views import health, storage_alarms, talk_alarms
+from edge_server.rooms.status_views import (
+    health,
+    replication_alarms,
+    storage_alarms,
+    talk_alarms,
+)
 from edge_server.web.app_keys import ROOMS
 
 
@@ -22,6 +27,7 @@ async def healthz(request: web.Request) -> web.Response:
     talks = request.app[ROOMS].talks
     alarms = [alarm for _, room in items for alarm in storage_alarms(room)]
     alarms += talks.alarms() + [alarm for _, room in items for alarm in talk_alarms(room)]
+    alarms += [alarm for _, room in items for alarm in replication_alarms(room)]
     return web.json_response(
         {
             "status": "degraded" if alarms else "ok",

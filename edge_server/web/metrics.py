@@ -166,8 +166,14 @@ class StorageMetrics:
 
 def setup_metrics(app: web.Application) -> None:
     """Register the collector for this app and add the route."""
+    serve_metrics(app, RoomCollector(app[ROOMS]))
+
+
+def serve_metrics(app: web.Application, collector: Collector) -> None:
+    """``GET /metrics`` with ``collector``'s samples, in a registry of this app's own (room
+    servers and hubs)."""
     registry = CollectorRegistry(auto_describe=True)
-    registry.register(RoomCollector(app[ROOMS]))
+    registry.register(collector)
 
     async def metrics(_request: web.Request) -> web.Response:
         return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE})

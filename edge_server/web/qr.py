@@ -26,8 +26,12 @@ def listen_url(request: web.Request, room: str) -> str:
 async def qr_code(request: web.Request) -> web.Response:
     """``/rooms/{room}/qr.svg``: a QR code of the room's listener page (with its token)."""
     require_http(request, READ_ROLES)
-    room = room_or_400(request)
-    code = segno.make(listen_url(request, room.name), error="m")
+    return qr_response(request, room_or_400(request).name)
+
+
+def qr_response(request: web.Request, room: str) -> web.Response:
+    """The QR code of ``room``'s listener page as an SVG response (room servers and hubs)."""
+    code = segno.make(listen_url(request, room), error="m")
     out = io.BytesIO()
     code.save(out, kind="svg", scale=1, border=4, omitsize=True, xmldecl=False, light="#fff")
     return web.Response(

@@ -42,12 +42,7 @@ async def transcript_export(request: web.Request) -> web.StreamResponse:
         return web.FileResponse(
             room.store.path, headers={"Content-Type": "application/x-ndjson", **unsaved}
         )
-    lang = request.query.get("lang")
-    if lang is not None:
-        try:
-            validate_language(lang)
-        except InvalidName as exc:
-            raise json_error(web.HTTPBadRequest, "invalid_parameter", str(exc)) from None
+    lang = lang_or_400(request)
     render, content_type = EXPORTERS[fmt]
     records = await asyncio.to_thread(room.store.all_records)
     filename = f"{room.name}{'-' + lang if lang else ''}.{fmt}"
@@ -57,6 +52,17 @@ async def transcript_export(request: web.Request) -> web.StreamResponse:
         charset="utf-8",
         headers={"Content-Disposition": f'inline; filename="{filename}"', **unsaved},
     )
+
+
+def lang_or_400(request: web.Request) -> str | None:
+    """The export's ``?lang=`` (validated), None without it, or HTTP 400."""
+    lang = request.query.get("lang")
+    if lang is not None:
+        try:
+            validate_language(lang)
+        except InvalidName as exc:
+            raise json_error(web.HTTPBadRequest, "invalid_parameter", str(exc)) from None
+    return lang
 
 
 def _jsonl_with_held(store: TranscriptStore) -> bytes:

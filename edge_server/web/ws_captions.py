@@ -1,10 +1,15 @@
-"""``GET /ws/captions/{room}``: kiosks, phones and other caption subscribers."""
+"""``GET /ws/captions/{room}``: kiosks, phones and other caption subscribers.
+
+:func:`serve_captions` is the protocol for any :class:`CaptionSource`: a room of this server,
+or a hub's relay of a room from Redis (:mod:`edge_server.hub.captions`)."""
 
 from __future__ import annotations
 
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 from aiohttp import WSMsgType, web
 
@@ -15,7 +20,8 @@ from edge_server.core.subscribe_params import (
     parse_listen_message,
     parse_subscribe_params,
 )
-from edge_server.rooms.fanout import DirectWriter, Subscriber, dumps_message
+from edge_server.core.trace import PipelineTrace
+from edge_server.rooms.fanout import Broadcaster, DirectWriter, Subscriber, dumps_message
 from edge_server.rooms.room import Room
 from edge_server.rooms.status_views import status_message
 from edge_server.web.access import READ_ROLES, close_refused, limit_attempts, refusal_for
@@ -26,10 +32,66 @@ log = logging.getLogger(__name__)
 MAX_INCOMING = 4096
 
 
+class CaptionSource(Protocol):
+    """Where a subscriber's captions come from: a room here, a hub's relay of one from Redis."""
+
+    name: str
+    broadcaster: Broadcaster
+    trace: PipelineTrace | None
+
+    def status_text(self) -> str:
+        """The ``status`` message a subscriber gets first."""
+        ...
+
+    def backlog(self, limit: int) -> list[dict[str, Any]]:
+        """The last ``limit`` finals, oldest first."""
+        ...
+
+    def listen(self, subscriber: Subscriber, request: ListenRequest) -> None:
+        """Apply a listener's choice of language and sound, and say what it got."""
+        ...
+
+
+class RoomCaptions:
+    """A room of this server as a :class:`CaptionSource`."""
+
+    def __init__(self, room: Room) -> None:
+        self.room = room
+        self.name = room.name
+        self.broadcaster = room.broadcaster
+        self.trace = room.trace
+
+    def status_text(self) -> str:
+        """The room's ``status`` message."""
+        return dumps_message(status_message(self.room))
+
+    def backlog(self, limit: int) -> list[dict[str, Any]]:
+        """The room's last finals."""
+        return self.room.store.backlog(limit)
+
+    def listen(self, subscriber: Subscriber, request: ListenRequest) -> None:
+        """Language and speech, as the room offers them."""
+        _listen(self.room, subscriber, request)
+
+
+FindSource = Callable[[web.WebSocketResponse], Awaitable[CaptionSource | None]]
+
+
 async def captions(request: web.Request) -> web.StreamResponse:
     """Send status, the backlog, then live captions until the client leaves or lags."""
     limit_attempts(request)
     room = room_or_400(request)
+
+    async def find(_ws: web.WebSocketResponse) -> CaptionSource:
+        return RoomCaptions(room)
+
+    return await serve_captions(request, room.name, find)
+
+
+async def serve_captions(request: web.Request, name: str, find: FindSource) -> web.StreamResponse:
+    """The captions socket of room ``name``, fed by the source ``find`` returns once the socket
+    is open and the token checked (None: ``find`` closed the socket with its reason). Room
+    servers and hubs."""
     settings = request.app[SETTINGS]
     try:
         params = parse_subscribe_params(
@@ -48,18 +110,21 @@ async def captions(request: web.Request) -> web.StreamResponse:
     if refused is not None:
         # Remembered for the status page: a kiosk left with an old token shows up there.
         request.app[REFUSED].record(
-            request.remote or "?", room.name, request.query.get("client", ""),
+            request.remote or "?", name, request.query.get("client", ""),
             refused[0].code, time.time(),
         )  # fmt: skip
         await close_refused(ws, *refused)
         return ws
+    source = await find(ws)
+    if source is None:
+        return ws
     request.app[SOCKETS].add(ws)
-    label = f"subscriber {request.remote} of room {room.name}"
+    label = f"subscriber {request.remote} of room {source.name}"
 
     async def close(code: int, reason: str) -> None:
         await ws.close(code=code, message=reason.encode())
 
-    backlog = room.store.backlog(params.backlog)
+    backlog = source.backlog(params.backlog)
     transport = request.transport
     direct = DirectWriter(transport, lambda: ws.closed) if transport is not None else None
     subscriber = Subscriber(
@@ -70,35 +135,36 @@ async def captions(request: web.Request) -> web.StreamResponse:
         label=label,
         send_bytes=ws.send_bytes,
         direct=direct,
-        trace=room.trace,
+        trace=source.trace,
     )
     # No await between the snapshot above and add(): nothing can slip between backlog and live.
-    subscriber.offer(dumps_message(status_message(room)))
+    subscriber.offer(source.status_text())
     for record in backlog:
         subscriber.offer(dumps_message(record | {"backlog": True}))
-    room.broadcaster.add(subscriber)
+    source.broadcaster.add(subscriber)
     if initial is not None:
-        _listen(room, subscriber, initial)
+        source.listen(subscriber, initial)
     log.info("%s connected (%d backlog)", label, len(backlog))
     try:
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
-                _handle_text(room, subscriber, msg.data)
+                handle_text(subscriber, msg.data, lambda r: source.listen(subscriber, r))
     finally:
-        await room.broadcaster.remove(subscriber)
+        await source.broadcaster.remove(subscriber)
         request.app[SOCKETS].discard(ws)
         log.info("%s disconnected", label)
     return ws
 
 
-def _handle_text(room: Room, subscriber: Subscriber, text: str) -> None:
-    """A message from a subscriber: ``ping`` or ``listen``; anything else gets an error."""
+def handle_text(subscriber: Subscriber, text: str, listen: Callable[[ListenRequest], None]) -> None:
+    """A message from a subscriber: ``ping`` (answered) or ``listen`` (parsed, then given to
+    ``listen``); anything else gets an error. Room servers and hubs share it."""
     try:
         message = json.loads(text)
     except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deeply
         message = None
     if not isinstance(message, dict):
-        subscriber.offer(_error("bad_message", "expected a JSON object"))
+        subscriber.offer(error_message("bad_message", "expected a JSON object"))
         return
     kind = message.get("type")
     if kind == "ping":
@@ -107,12 +173,14 @@ def _handle_text(room: Room, subscriber: Subscriber, text: str) -> None:
         try:
             request = parse_listen_message(message)
         except InvalidParameter as exc:
-            subscriber.offer(_error("invalid_parameter", str(exc)))
+            subscriber.offer(error_message("invalid_parameter", str(exc)))
             return
-        _listen(room, subscriber, request)
+        listen(request)
     else:
         subscriber.offer(
-            _error("unknown_type", f"unknown message type {str(kind)[:40]!r}; send ping or listen")
+            error_message(
+                "unknown_type", f"unknown message type {str(kind)[:40]!r}; send ping or listen"
+            )
         )
 
 
@@ -121,7 +189,7 @@ def _listen(room: Room, subscriber: Subscriber, request: ListenRequest) -> None:
     offered = room.languages()
     if request.lang is not None and request.lang not in offered:
         subscriber.offer(
-            _error(
+            error_message(
                 "unknown_language",
                 f"room {room.name} offers {', '.join(offered)}, not {request.lang}",
             )
@@ -154,5 +222,6 @@ def _no_audio_reason(room: Room, lang: str | None) -> str | None:
     return None
 
 
-def _error(code: str, message: str) -> str:
+def error_message(code: str, message: str) -> str:
+    """An ``error`` message for a subscriber."""
     return dumps_message({"type": "error", "code": code, "message": message})
