@@ -54,8 +54,11 @@ class RoomHooks:
     """The room's segment ids and timeline."""
     recognizer: Callable[[], Recognizer]
     """The room's recognizer now (it may be rebuilt by a live settings change)."""
-    commit_final: Callable[[dict[str, Any], float | None], Awaitable[dict[str, Any]]]
-    """Translate, store, publish one final (with when its audio arrived); returns the record."""
+    commit_final: Callable[
+        [dict[str, Any], float | None, tuple[str, int] | None], Awaitable[dict[str, Any]]
+    ]
+    """Translate, store, publish one final (with when its audio arrived, and where it ends in
+    the node's stream: written to disk only); returns the record."""
     publish_partial: Callable[[dict[str, Any]], None]
     """Send a partial to the subscribers that want partials."""
     count_audio: Callable[[str, int], None]
@@ -135,10 +138,15 @@ class AudioSession:
                 hooks.publish_partial(update.message)
                 continue
             arrived = self._arrivals.arrival_of(float(update.message["end"]))
-            record = await hooks.commit_final(update.message, arrived)
+            # Where the final's audio ends in the node's stream: written with the final, so a
+            # restarted server knows the node's audio up to here is finalized (before the
+            # write: a crash right after it must not make the node's resend count twice).
+            end = self._stream_sample_at(float(update.message["end"]))
+            node_stream = self.source.stream
+            mark = (node_stream, end) if node_stream is not None and end is not None else None
+            record = await hooks.commit_final(update.message, arrived, mark)
             self.source.finals += 1
             if self._on_final is not None:
-                end = self._stream_sample_at(float(record.get("end", 0.0)))
                 # Tell the node its audio up to here is finalized: only once it is on disk. A
                 # final the disk refused lives in memory only, so after a crash the node must
                 # still offer that audio again.
