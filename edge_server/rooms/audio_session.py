@@ -98,8 +98,9 @@ class AudioSession:
         self._skipped = 0.0
         self._arrivals = ArrivalClock()
         self._switching: asyncio.Future[None] | None = None
-        self._anchor: tuple[float, int] | None = None
-        """A positioned stream's last fed frame: (its place on the timeline, its sample)."""
+        self._anchor: tuple[float, int, int] | None = None
+        """A positioned stream's last fed frame: (its place on the timeline, its sample, the
+        sample where it ends)."""
 
     async def start(self) -> None:
         """Open the recognizer stream and start reading its results."""
@@ -189,7 +190,7 @@ class AudioSession:
             if not pcm:
                 return
             # The first new sample, and where it goes on the timeline (after any jump).
-            self._anchor = (before + place.lost / SAMPLE_RATE, position + place.keep_from)
+            self._anchor = (before + place.lost / SAMPLE_RATE, position + place.keep_from, end)
         arrived = time.monotonic()
         await self._stream.send_audio(pcm)
         self.hooks.count_audio(self.hooks.recognizer().name, len(pcm))
@@ -247,8 +248,10 @@ class AudioSession:
         """The sample of the node's stream at ``timeline`` (None: an unpositioned stream)."""
         if self._anchor is None or self.source.stream is None:
             return None
-        at, sample = self._anchor
-        known = self.hooks.clock.streams.end(self.source.stream) or 0
+        at, sample, fed = self._anchor
+        # The frame being fed counts (the recognizer may end a final on it before the ledger
+        # is told): a final is computed as soon as the recognizer gives it, before it is stored.
+        known = max(fed, self.hooks.clock.streams.end(self.source.stream) or 0)
         return max(0, min(known, sample + round((timeline - at) * SAMPLE_RATE)))
 
     def _move_on(self, seconds: float) -> None:
