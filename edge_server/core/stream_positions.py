@@ -8,8 +8,8 @@ stream, where the audio it has recognized ends (:class:`StreamLedger`, held by t
 frame what is new: the part already received is dropped, the rest recognized, and a jump
 forward (audio the node lost while away) moves the room's timeline on by its length.
 
-A stream the room does not know (a new node process, or a server that restarted and remembers
-nothing) is accepted whole. See ``docs/protocol.md``.
+A stream the room does not know (a new node process, or a server that restarted with no final
+of it on disk) is accepted whole. See ``docs/protocol.md``.
 
 Each final written to the transcript carries the stream it came from and the sample where its
 audio ends (:data:`STREAM_FIELD`, :data:`STREAM_END_FIELD`): after a restart

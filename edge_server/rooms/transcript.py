@@ -120,7 +120,8 @@ class TranscriptStore:
         """The shown records of held finals (their ``unsaved`` mark goes once written)."""
         self.streams = StreamLedger()
         """How far each recent node stream's finals on disk go, as loaded at start (see
-        :func:`~edge_server.core.stream_positions.ledger_from_records`)."""
+        :func:`~edge_server.core.stream_positions.ledger_from_records`); the room's clock takes
+        it over and keeps it up to date with the audio it receives."""
 
     # --- start --------------------------------------------------------------------------------
 
