@@ -84,8 +84,8 @@ def plan_resend(
 ) -> ResendPlan:
     """Decide from ``ready``: ``echoed`` is the stream id the server repeated (None: it does not
     know positions, an older server), ``received`` where its audio of this stream ends (None:
-    it has none, or restarted and remembers nothing); ``finalized`` is where the audio of the
-    last ``final`` the node was sent ends (its ``stream_end``).
+    it has none, or restarted with no final of it on disk); ``finalized`` is where the audio of
+    the last ``final`` the node was sent ends (its ``stream_end``).
 
     A server that has this stream gets the whole history again: it drops what it has. One
     without a record of it (it restarted) gets what comes after the last final the node saw:

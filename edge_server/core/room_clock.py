@@ -7,7 +7,10 @@ clock; an audio session moves it only through these methods.
 
 The clock also remembers how far the room has heard each recent node stream
 (:class:`~edge_server.core.stream_positions.StreamLedger`), so audio a reconnecting node sends
-again is not recognized twice. That memory is not on disk: after a restart every stream is new.
+again is not recognized twice. After a restart it starts from the transcript: how far each
+recent stream's finals on disk go
+(:func:`~edge_server.core.stream_positions.ledger_from_records`); audio received but not
+finalized before the restart is taken again.
 """
 
 from __future__ import annotations
@@ -18,10 +21,16 @@ from edge_server.core.stream_positions import StreamLedger
 class RoomClock:
     """Where the next segment id and the next second of audio go."""
 
-    def __init__(self, next_segment: int = 1, timeline: float = 0.0) -> None:
+    def __init__(
+        self,
+        next_segment: int = 1,
+        timeline: float = 0.0,
+        streams: StreamLedger | None = None,
+    ) -> None:
+        """``streams``: the ledger rebuilt from the transcript (default: no stream known)."""
         self._next_segment = next_segment
         self._timeline = timeline
-        self.streams = StreamLedger()
+        self.streams = streams if streams is not None else StreamLedger()
         """Where each recent positioned stream's received audio ends."""
 
     @property

@@ -8,18 +8,32 @@ stream, where the audio it has recognized ends (:class:`StreamLedger`, held by t
 frame what is new: the part already received is dropped, the rest recognized, and a jump
 forward (audio the node lost while away) moves the room's timeline on by its length.
 
-A stream the room does not know (a new node process, or a server that restarted and remembers
-nothing) is accepted whole. See ``docs/protocol.md``.
+A stream the room does not know (a new node process, or a server that restarted with no final
+of it on disk) is accepted whole. See ``docs/protocol.md``.
+
+Each final written to the transcript carries the stream it came from and the sample where its
+audio ends (:data:`STREAM_FIELD`, :data:`STREAM_END_FIELD`): after a restart
+:func:`ledger_from_records` rebuilds the ledger from the transcript's finals, so audio already
+finalized on disk is dropped when the node sends it again. The fields are internal
+(:func:`without_stream_fields` takes them off for screens and exports).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 MAX_STREAMS = 8
 """Streams a room remembers (the most recent ones): one node reconnecting, another taking over
 in between, and a few node restarts."""
+
+STREAM_FIELD = "stream"
+"""Transcript record field: the id of the node stream whose audio made the final."""
+STREAM_END_FIELD = "stream_end"
+"""Transcript record field: the sample of that stream where the final's audio ends."""
+STREAM_FIELDS = (STREAM_FIELD, STREAM_END_FIELD)
 
 
 @dataclass(frozen=True)
@@ -82,3 +96,35 @@ class StreamLedger:
         self._ends.move_to_end(stream)
         while len(self._ends) > self.max_streams:
             self._ends.popitem(last=False)
+
+
+def stream_mark(record: Mapping[str, Any]) -> tuple[str, int] | None:
+    """A transcript record's ``(stream, stream_end)``, or None when it has none or they are
+    not a non-empty string and a non-negative integer (an older or damaged record)."""
+    stream, end = record.get(STREAM_FIELD), record.get(STREAM_END_FIELD)
+    if not isinstance(stream, str) or not stream:
+        return None
+    if not isinstance(end, int) or isinstance(end, bool) or end < 0:
+        return None
+    return stream, end
+
+
+def ledger_from_records(
+    records: Iterable[Mapping[str, Any]], max_streams: int = MAX_STREAMS
+) -> StreamLedger:
+    """The ledger a room had of its finalized audio, from its transcript's records (file
+    order): per stream the latest ``stream_end``, for the ``max_streams`` most recent streams.
+    Records without a valid mark are skipped."""
+    ledger = StreamLedger(max_streams)
+    for record in records:
+        mark = stream_mark(record)
+        if mark is not None:
+            ledger.heard(*mark)
+    return ledger
+
+
+def without_stream_fields(record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` without the internal stream fields (the same dict when it has none)."""
+    if not any(field in record for field in STREAM_FIELDS):
+        return record
+    return {k: v for k, v in record.items() if k not in STREAM_FIELDS}

@@ -54,8 +54,11 @@ class RoomHooks:
     """The room's segment ids and timeline."""
     recognizer: Callable[[], Recognizer]
     """The room's recognizer now (it may be rebuilt by a live settings change)."""
-    commit_final: Callable[[dict[str, Any], float | None], Awaitable[dict[str, Any]]]
-    """Translate, store, publish one final (with when its audio arrived); returns the record."""
+    commit_final: Callable[
+        [dict[str, Any], float | None, tuple[str, int] | None], Awaitable[dict[str, Any]]
+    ]
+    """Translate, store, publish one final (with when its audio arrived, and where it ends in
+    the node's stream: written to disk only); returns the record."""
     publish_partial: Callable[[dict[str, Any]], None]
     """Send a partial to the subscribers that want partials."""
     count_audio: Callable[[str, int], None]
@@ -95,8 +98,9 @@ class AudioSession:
         self._skipped = 0.0
         self._arrivals = ArrivalClock()
         self._switching: asyncio.Future[None] | None = None
-        self._anchor: tuple[float, int] | None = None
-        """A positioned stream's last fed frame: (its place on the timeline, its sample)."""
+        self._anchor: tuple[float, int, int] | None = None
+        """A positioned stream's last fed frame: (its place on the timeline, its sample, the
+        sample where it ends)."""
 
     async def start(self) -> None:
         """Open the recognizer stream and start reading its results."""
@@ -135,10 +139,15 @@ class AudioSession:
                 hooks.publish_partial(update.message)
                 continue
             arrived = self._arrivals.arrival_of(float(update.message["end"]))
-            record = await hooks.commit_final(update.message, arrived)
+            # Where the final's audio ends in the node's stream: written with the final, so a
+            # restarted server knows the node's audio up to here is finalized (before the
+            # write: a crash right after it must not make the node's resend count twice).
+            end = self._stream_sample_at(float(update.message["end"]))
+            node_stream = self.source.stream
+            mark = (node_stream, end) if node_stream is not None and end is not None else None
+            record = await hooks.commit_final(update.message, arrived, mark)
             self.source.finals += 1
             if self._on_final is not None:
-                end = self._stream_sample_at(float(record.get("end", 0.0)))
                 # Tell the node its audio up to here is finalized: only once it is on disk. A
                 # final the disk refused lives in memory only, so after a crash the node must
                 # still offer that audio again.
@@ -181,7 +190,7 @@ class AudioSession:
             if not pcm:
                 return
             # The first new sample, and where it goes on the timeline (after any jump).
-            self._anchor = (before + place.lost / SAMPLE_RATE, position + place.keep_from)
+            self._anchor = (before + place.lost / SAMPLE_RATE, position + place.keep_from, end)
         arrived = time.monotonic()
         await self._stream.send_audio(pcm)
         self.hooks.count_audio(self.hooks.recognizer().name, len(pcm))
@@ -239,8 +248,10 @@ class AudioSession:
         """The sample of the node's stream at ``timeline`` (None: an unpositioned stream)."""
         if self._anchor is None or self.source.stream is None:
             return None
-        at, sample = self._anchor
-        known = self.hooks.clock.streams.end(self.source.stream) or 0
+        at, sample, fed = self._anchor
+        # The frame being fed counts (the recognizer may end a final on it before the ledger
+        # is told): a final is computed as soon as the recognizer gives it, before it is stored.
+        known = max(fed, self.hooks.clock.streams.end(self.source.stream) or 0)
         return max(0, min(known, sample + round((timeline - at) * SAMPLE_RATE)))
 
     def _move_on(self, seconds: float) -> None:

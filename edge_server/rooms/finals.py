@@ -65,11 +65,16 @@ class FinalPipeline:
         self.correct = correct
 
     async def commit(
-        self, message: dict[str, Any], targets: Sequence[str], arrived_at: float | None
+        self,
+        message: dict[str, Any],
+        targets: Sequence[str],
+        arrived_at: float | None,
+        stream_mark: tuple[str, int] | None = None,
     ) -> dict[str, Any]:
         """Translate into ``targets``, write to disk, publish and speak one final; returns the
         stored record. ``arrived_at``: when the audio that ended it arrived (monotonic), for
-        the caption latency."""
+        the caption latency; ``stream_mark``: the node stream and sample where the final's
+        audio ends, written to disk only (see :meth:`TranscriptStore.append`)."""
         if self.correct is not None:
             written = self.correct(message["text"])
             if written != message["text"]:
@@ -94,7 +99,7 @@ class FinalPipeline:
         if trace is not None:
             trace(Stage.WRITE_START, message)
         was_failing = self.store.unsaved.fault is not None
-        if not await self.store.append(message):
+        if not await self.store.append(message, stream_mark):
             # Showing the line beats a blank screen: it goes out marked "unsaved" and waits in
             # memory for the disk; the store logs it, /healthz, /metrics and the status page
             # show it.

@@ -73,7 +73,7 @@ class Room:
         self.broadcaster = Broadcaster(trace)
         self.speech = SpeechHub(name, synthesizer, self.broadcaster) if synthesizer else None
         self.sources = SourceSlot(name, server.audio_idle_s, self.publish_status_if_changed)
-        self.clock = RoomClock(store.last_segment + 1, store.last_end)
+        self.clock = RoomClock(store.last_segment + 1, store.last_end, store.streams)
         self.errors = ErrorLog()
         self.latency = LatencyStats()
         self.costs = CostMeter()
@@ -151,8 +151,8 @@ class Room:
             room=self.name,
             clock=self.clock,
             recognizer=lambda: self.recognizer,
-            commit_final=lambda message, arrived: self.finals.commit(
-                message, self.settings.targets, arrived
+            commit_final=lambda message, arrived, mark: self.finals.commit(
+                message, self.settings.targets, arrived, mark
             ),
             publish_partial=self.finals.publish_partial,
             count_audio=self.costs.add_audio,

@@ -31,6 +31,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from edge_server.core.stream_positions import (
+    STREAM_END_FIELD,
+    STREAM_FIELD,
+    StreamLedger,
+    ledger_from_records,
+    without_stream_fields,
+)
 from edge_server.core.unsaved_finals import (
     HeldFinal,
     UnsavedFinals,
@@ -48,8 +55,12 @@ DEFAULT_UNSAVED_MAX = 5000
 OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
 
 
-def parse_transcript(data: bytes) -> tuple[list[dict[str, Any]], int]:
-    """Records from whole lines of a transcript, and how many lines were unreadable."""
+def parse_transcript(
+    data: bytes, *, stream_fields: bool = False
+) -> tuple[list[dict[str, Any]], int]:
+    """Records from whole lines of a transcript, and how many lines were unreadable.
+
+    The internal ``stream``/``stream_end`` fields are taken off unless ``stream_fields``."""
     records: list[dict[str, Any]] = []
     bad = 0
     for line in data.splitlines():
@@ -61,7 +72,7 @@ def parse_transcript(data: bytes) -> tuple[list[dict[str, Any]], int]:
             bad += 1
             continue
         if isinstance(record, dict) and isinstance(record.get("segment"), int):
-            records.append(record)
+            records.append(record if stream_fields else without_stream_fields(record))
         else:
             bad += 1
     return records, bad
@@ -107,6 +118,10 @@ class TranscriptStore:
         self._retry_task: asyncio.Task[None] | None = None
         self._held_records: dict[int, dict[str, Any]] = {}
         """The shown records of held finals (their ``unsaved`` mark goes once written)."""
+        self.streams = StreamLedger()
+        """How far each recent node stream's finals on disk go, as loaded at start (see
+        :func:`~edge_server.core.stream_positions.ledger_from_records`); the room's clock takes
+        it over and keeps it up to date with the audio it receives."""
 
     # --- start --------------------------------------------------------------------------------
 
@@ -131,11 +146,12 @@ class TranscriptStore:
                     "%s: a torn last line (%d bytes) is kept in memory until the disk takes "
                     "it: %s", self.path, len(self._torn_tail or b""), exc,
                 )  # fmt: skip
-        records, bad = parse_transcript(data)
+        records, bad = parse_transcript(data, stream_fields=True)
         if bad:
             log.warning("%s: skipped %d unreadable lines", self.path, bad)
+        self.streams = ledger_from_records(records)
         for record in records:
-            self._remember(record)
+            self._remember(without_stream_fields(record))
         self._look_at_space()
 
     def _remember(self, record: dict[str, Any]) -> None:
@@ -203,11 +219,19 @@ class TranscriptStore:
 
     # --- appending ----------------------------------------------------------------------------
 
-    async def append(self, record: dict[str, Any]) -> bool:
+    async def append(
+        self, record: dict[str, Any], stream_mark: tuple[str, int] | None = None
+    ) -> bool:
         """Write one final durably (off the event loop) and keep it for the backlog; True when
         it is on disk. False: the disk refused it, it is held in memory (marked unsaved) and
-        will be written before anything newer when the disk takes writes again."""
-        line = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+        will be written before anything newer when the disk takes writes again.
+
+        ``stream_mark``: ``(stream id, sample where the final's audio ends)`` of a positioned
+        node stream, written with the line only (internal: ``record`` does not get it)."""
+        written = record
+        if stream_mark is not None:
+            written = {**record, STREAM_FIELD: stream_mark[0], STREAM_END_FIELD: stream_mark[1]}
+        line = json.dumps(written, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
         async with self._lock:
             self._seq += 1
             item = HeldFinal(self._seq, int(record["segment"]), line)
@@ -319,7 +343,7 @@ class TranscriptStore:
         """The finals held in memory (not on disk yet), oldest first, marked unsaved."""
         out = []
         for item in list(self.unsaved.held):
-            record = json.loads(item.line)
+            record = without_stream_fields(json.loads(item.line))
             record[UNSAVED_FIELD] = True
             out.append(record)
         return out

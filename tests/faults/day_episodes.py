@@ -28,7 +28,6 @@ async def server_restart(day: Day, episode: Episode) -> str:
     killed_at = time.time()
     day.killed_at_word.append(day.node_word())
     await day.servers[-1].kill9()
-    day.on_disk_at_kill += day.last_final_on_disk()
     await asyncio.sleep(1.0)  # systemd's RestartSec
     await day.start_server()
     return f"back listening after {time.time() - killed_at:.1f} s wall"

@@ -62,8 +62,6 @@ class Day:
     played: list[str] = field(default_factory=list)
     killed_at_word: list[int] = field(default_factory=list)
     """The newest word the node had captured at each SIGKILL."""
-    on_disk_at_kill: list[int] = field(default_factory=list)
-    """The words of the newest final on disk when each SIGKILL came."""
     spans: dict[Episode, tuple[int, int]] = field(default_factory=dict)
     """Each episode played: the words it may have cost, ``(low, high]``: from a little before
     the newest word on disk when it began to the newest word the node had when it was over."""

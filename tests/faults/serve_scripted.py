@@ -6,21 +6,46 @@ samples all equal to ``n`` is the word ``w<n>``, zeros are a pause). Settings co
 process: to SIGKILL it, to read its memory and file descriptors from ``/proc``, or to run it in
 a network namespace. ``--prefix-translator`` translates with the deterministic
 :class:`~tests.helpers.scripted_engine.PrefixTranslator` (``w1 w2`` in Italian is ``it w1 w2``)
-in place of the translator the settings name.
+in place of the translator the settings name. ``--die-after-final N`` SIGKILLs the process
+itself right after its ``N``-th final is written to the transcript, before anyone is sent it:
+the power cut between the write and the reply, made deterministic.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
 from edge_server.core.settings import SettingsError, load_settings
+from edge_server.rooms.transcript import TranscriptStore
 from edge_server.web.app import create_app
 from tests.helpers.scripted_engine import PrefixTranslator, ScriptedRecognizer
+
+
+def die_after_final(count: int) -> None:
+    """SIGKILL this process once ``count`` finals are written (test-only: wraps the store)."""
+    append = TranscriptStore.append
+    written = 0
+
+    async def append_then_die(
+        self: TranscriptStore, record: dict[str, Any], stream_mark: tuple[str, int] | None = None
+    ) -> bool:
+        nonlocal written
+        saved = await append(self, record, stream_mark)
+        written += 1
+        if written >= count:
+            logging.getLogger(__name__).warning("final %d written: SIGKILL now", written)
+            os.kill(os.getpid(), signal.SIGKILL)
+        return saved
+
+    TranscriptStore.append = append_then_die  # type: ignore[method-assign]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,7 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", type=Path, required=True)
     parser.add_argument("--no-fsync", action="store_true")
     parser.add_argument("--prefix-translator", action="store_true")
+    parser.add_argument("--die-after-final", type=int, default=0)
     args = parser.parse_args(argv)
+    if args.die_after_final > 0:
+        die_after_final(args.die_after_final)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -20,10 +20,9 @@ episodes (:mod:`tests.faults.day_episodes`), played when the node's audio reache
 Asserted: every word the node captured is in the transcript exactly once and in order (the
 only words a SIGKILL may cost are those said longer ago than the node's resend history,
 ``RESEND_S``, reaches back: a server that far behind the node is beyond what resending can
-save, and the test says so; the only words that may be there twice are those of the final on
-disk at the SIGKILL, a known gap: if the server wrote it but died before telling the node, the
-node resends its audio and the new server, which remembers no stream positions, recognizes it
-again); every subscriber that stayed has every final of the
+save, and the test says so; none is there twice, not even of a final the server wrote but died
+before telling the node: the node resends its audio and the new server, which rebuilt its stream
+positions from the transcript, drops it); every subscriber that stayed has every final of the
 transcript, in order, none twice; each phone with sound on heard Polly, then espeak-ng, then
 Polly again, no sentence twice, none failed; ``/healthz`` said what the disk and Polly did; the
 node never dropped audio from its buffer; each server process's resident memory grows by less
@@ -252,8 +251,8 @@ async def test_conference_day(
             f"\nconference day: {PLAN.length_s / 3600:.2f} h of audio ({len(PLAN.talks)} talks) "
             f"at {SPEED:g}x in {figures['day_wall_s']:.0f} s ({wall_s:.0f} s with set-up and "
             f"checks); {last_word} words captured, {len(counts)} in the transcript "
-            f"({len(repeated)} more than once: {repeated[:8]}, the final on disk at the "
-            f"SIGKILL was {day.on_disk_at_kill}), {len(missing)} missing; {len(stored)} finals; "
+            f"({len(repeated)} more than once: {repeated[:8]}), {len(missing)} missing; "
+            f"{len(stored)} finals; "
             f"audience {PLAN.audience.stayers} stayers, {PLAN.audience.churners} churners "
             f"({churn['visits']} visits), {PLAN.audience.speakers} phones with sound on (the "
             f"first heard, by voice in turn: {voices}; Polly fake: {polly_calls})"
@@ -277,11 +276,10 @@ async def test_conference_day(
 
     # Every word the node captured is in the transcript exactly once, in order.
     assert last_word == PLAN.words
-    # Known gap: a final written just before the SIGKILL but not yet sent to the node on its
-    # uplink is spoken again: the node resends from the last final it was told of, and the new
-    # server has no positions to drop it by. Only that final's words may be there twice.
-    untold = sorted(set(repeated) & set(day.on_disk_at_kill))
-    assert sorted(set(repeated) - set(untold)) == [], f"words twice: {repeated[:20]}"
+    # None twice, even across the SIGKILL: a final written just before it but never sent to the
+    # node is resent by the node, and the new server drops it by the stream position stored
+    # with that final.
+    assert repeated == [], f"words twice: {repeated[:20]}"
     assert words == sorted(words), "the transcript's words are out of order"
     for name, gone in lost.items():
         if name.startswith(Kind.SERVER_RESTART.value):

@@ -4,8 +4,10 @@ lost, and what the dead server had finalized is not repeated.
 
 The server is the scripted one as a child process (so it can be killed for real); the audio node
 is the real :class:`~edge_audio.node.AudioNode` in this process with a scripted source speaking
-numbered words in real time (four words, a pause). The restarted server remembers no stream
-positions; the node resends from the ``stream_end`` of the last ``final`` it received.
+numbered words in real time (four words, a pause). The node resends from the ``stream_end`` of
+the last ``final`` it received; the restarted server knows how far each stream's finals on disk
+go (``stream``/``stream_end`` in the transcript records) and drops what it has finalized, even a
+final written just before the kill that never reached the node.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -125,3 +128,70 @@ async def test_a_sentence_under_way_at_a_server_restart_is_recognized_once(
     assert lost == [], f"words lost: {lost}"
     if how == "SIGKILL":
         assert node.link.stats.resent_s, "nothing was resent to the restarted server"
+
+
+async def test_a_final_on_disk_but_never_sent_is_not_recognized_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The race: the server writes a final and is SIGKILLed before the node is sent it (made
+    deterministic: the first server kills itself right after writing its third final). The
+    node resends from the second final's ``stream_end``; the restarted server rebuilt its
+    stream positions from the transcript, answers ``ready`` with the third final's end and
+    drops that audio: every word once, none lost."""
+    port, state = free_port(), tmp_path / "state"
+    transcript = state / "rooms" / "main" / "transcript.jsonl"
+    first = ServerProcess(SCRIPTED_SERVER, port, state, tmp_path / "server-1.log")
+    second = ServerProcess(SCRIPTED_SERVER, port, state, tmp_path / "server-2.log")
+    words = Words()
+    told: list[dict[str, Any]] = []
+    """The finals the node was sent."""
+
+    async def open_source() -> Words:
+        return words
+
+    settings = NodeSettings(server=first.http, room="main", language="en-US", reconnect_max_s=0.5)
+    node = AudioNode(settings, open_source=open_source, notifier=Notifier({}), on_final=told.append)
+    running: asyncio.Task[int] | None = None
+    try:
+        await first.start(["--die-after-final", "3"])
+        running = asyncio.create_task(node.run())
+        assert first.proc is not None
+        code = await asyncio.wait_for(first.proc.wait(), 60)
+        assert code == -9, f"the first server was not SIGKILLed: {code}, {first.log_tail()}"
+        before = read_transcript(transcript)
+        assert len(before) == 3, before
+        told_before = list(told)
+        await asyncio.sleep(1.0)  # systemd's RestartSec
+        await second.start()
+        await wait_until(lambda: node.link.stats.connects >= 2, 30, "the node back")
+        await wait_until(
+            lambda: len(read_transcript(transcript)) >= len(before) + 3, 30, "finals again"
+        )
+        node.stop()
+        assert await asyncio.wait_for(running, 30) == 0
+    finally:
+        node.stop()
+        if running is not None and not running.done():
+            running.cancel()
+        await second.stop()
+        await first.stop()
+    stored = read_transcript(transcript)
+    assert all(isinstance(r.get("stream_end"), int) for r in stored), stored[:4]
+    heard = words_in(stored)
+    spoken = [w for _, w, _ in words.said if w]
+    tail = set(spoken[-3:])  # being spoken at the stop: may be cut by the recognizer's chunks
+    lost = [w for w in spoken if w not in set(heard) and w not in tail]
+    with capsys.disabled():
+        print(
+            f"\nserver SIGKILLed after writing final 3 (the node had been sent "
+            f"{len(told_before)}): words of the unsent final {words_in(before[2:])}, "
+            f"{len(heard) - len(set(heard))} repeated, {len(lost)} lost; resent "
+            f"{node.link.stats.resent_s} s after the restart"
+        )
+    assert [f["segment"] for f in told_before] == [r["segment"] for r in before[:2]], (
+        "the node was sent the third final: not the race"
+    )
+    assert before[2]["stream_end"] > told_before[-1]["stream_end"]
+    assert len(heard) == len(set(heard)), f"a word was finalized twice: {heard}"
+    assert lost == [], f"words lost: {lost}"
+    assert node.link.stats.resent_s, "nothing was resent to the restarted server"

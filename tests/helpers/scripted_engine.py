@@ -6,6 +6,12 @@ Audio encodes its own words: a 0.5 s chunk whose samples all equal ``n`` (1..300
 class hears the same words in the same audio, so a test can prove that moving a stream between
 engines neither loses nor repeats a word. It can be told to be unreachable, or to fail after a
 number of chunks.
+
+A stream that ends with less than a chunk buffered (a connection replaced mid-word, whose
+successor starts where this one stopped) hears that last word only if the successor will not:
+when the buffered audio runs into the next word, or when this stream has the whole word. So a
+word cut between two streams is heard exactly once, as by a real engine that finalizes what it
+has when a stream ends.
 """
 
 from __future__ import annotations
@@ -42,6 +48,9 @@ class ScriptedStream:
         self._start = 0.0
         self._queue: asyncio.Queue[Hypothesis | BaseException | None] = asyncio.Queue()
         self._dead = False
+        self._run_sample = b""
+        """The last sample received, and how many equal samples end the audio so far."""
+        self._run_samples = 0
 
     def _fail(self) -> None:
         self._dead = True
@@ -51,6 +60,7 @@ class ScriptedStream:
         if self._dead:
             raise ScriptedError(f"{self.engine.name} stream is closed")
         self._buffer += pcm
+        self._track_run(pcm)
         while len(self._buffer) >= CHUNK_BYTES:
             chunk = bytes(self._buffer[:CHUNK_BYTES])
             del self._buffer[:CHUNK_BYTES]
@@ -65,9 +75,29 @@ class ScriptedStream:
             self._hear(chunk)
         await asyncio.sleep(0)
 
-    def _hear(self, chunk: bytes) -> None:
+    def _track_run(self, pcm: bytes) -> None:
+        """Keep how many equal samples end the audio received (a word is 8000 of them)."""
+        whole = len(pcm) - len(pcm) % 2
+        if whole < 2:
+            return
+        last = pcm[whole - 2 : whole]
+        samples = whole // 2
+        if pcm[:whole] == last * samples:  # the usual frame: inside one word
+            same = samples
+        else:
+            same = 0
+            for i in range(whole - 2, -1, -2):
+                if pcm[i : i + 2] != last:
+                    break
+                same += 1
+        if same == samples and last == self._run_sample:
+            self._run_samples += samples
+        else:
+            self._run_sample, self._run_samples = last, same
+
+    def _hear(self, chunk: bytes, now: float | None = None) -> None:
         (n,) = struct.unpack_from("<h", chunk)
-        now = self._chunks * 0.5
+        now = self._chunks * 0.5 if now is None else now
         if n == 0:
             self._final(now - 0.5)
             self._start = now
@@ -87,8 +117,19 @@ class ScriptedStream:
 
     async def finish(self) -> None:
         if not self._dead:
-            self._final(self._chunks * 0.5)
+            self._hear_the_cut_word()
+            self._final(self._chunks * 0.5 + len(self._buffer) / 32000)
         self._queue.put_nowait(None)
+
+    def _hear_the_cut_word(self) -> None:
+        """The word of a last, partial chunk, if the stream that follows will not hear it."""
+        rest = bytes(self._buffer[: len(self._buffer) - len(self._buffer) % 2])
+        if len(rest) < 2:
+            return
+        first, last = rest[:2], rest[-2:]
+        whole_word = last == self._run_sample and self._run_samples >= CHUNK_BYTES // 2
+        if first != b"\x00\x00" and (last != first or whole_word):
+            self._hear(rest, now=self._chunks * 0.5 + len(rest) / 32000)
 
     async def results(self) -> AsyncIterator[Hypothesis]:
         while True:

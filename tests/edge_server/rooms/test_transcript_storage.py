@@ -205,3 +205,31 @@ async def test_live_settings_on_a_full_disk_keep_the_old_file_and_leave_no_debri
     assert loaded is not None
     assert loaded[0].targets == ("de",)
     tiny_disk.free()
+
+
+async def test_stream_positions_come_only_from_finals_on_disk(tiny_disk: TinyDisk) -> None:
+    """Each final's stream position is written with it; a store loaded after a crash knows a
+    stream up to its last final on disk, not up to a final the disk refused (held in memory
+    and lost with the process). The position stays internal: not in the backlog, the held
+    records or what exports read."""
+    store = open_store(tiny_disk, fsync=True)
+    assert await store.append(final(1), ("node-a", 16000))
+    assert await store.append(final(2))  # a source without positions
+    assert await store.append(final(3), ("node-a", 32000))
+    tiny_disk.fill()
+    refused = await append_until_refused(store, 4)
+    assert not await store.append(final(refused + 1), ("node-a", 99000))
+    marks = [(r.get("stream"), r.get("stream_end")) for r in map(json.loads, store.path.open())]
+    assert marks[:3] == [("node-a", 16000), (None, None), ("node-a", 32000)]
+    for shown in (store.backlog(50), store.held_records(), store.all_records()):
+        assert shown
+        assert all("stream" not in r and "stream_end" not in r for r in shown)
+    assert store.held_records()[-1]["segment"] == refused + 1
+
+    crashed = open_store(tiny_disk)  # the process died with the held finals
+    assert crashed.streams.end("node-a") == 32000
+    assert crashed.streams.end("node-b") is None
+    assert all("stream_end" not in r for r in crashed.backlog(50))
+    tiny_disk.free()
+    assert await store.append(final(refused + 2))  # the held final is on disk now: it counts
+    assert open_store(tiny_disk).streams.end("node-a") == 99000

@@ -114,21 +114,52 @@ async def test_audio_the_node_lost_moves_the_timeline_on(
     await end(third)
 
 
-async def test_a_restarted_server_remembers_no_position_and_takes_everything(
+async def test_a_restarted_server_knows_the_finalized_audio_from_the_transcript(
     tmp_path: Path, live_server: LiveServers
 ) -> None:
+    """Each final on disk carries its stream and where its audio ends: a restarted server
+    rebuilds its positions from them, answers ``ready`` with that end and drops what the node
+    sends again of it (the final may never have reached the node)."""
     state = tmp_path / "state"
     live, first_recognizer = await start(live_server, state)
     ws, _ = await connect(live, STREAM)
     await send(ws, 0, 16000)
     await end(ws)
     await live.stop()
+    lines = [json.loads(line) for line in (state / "rooms" / "main" / "transcript.jsonl").open()]
+    assert [(r["stream"], r["stream_end"]) for r in lines] == [(STREAM, 16000)]
     again, recognizer = await start(live_server, state)
+    room = again.app[ROOMS].get("main")
+    # Internal: not in the backlog screens get, nor in what exports read.
+    assert all("stream" not in r and "stream_end" not in r for r in room.store.backlog(10))
+    assert all("stream" not in r and "stream_end" not in r for r in room.store.read_all())
     ws, ready = await connect(again, STREAM)
-    assert ready["stream"] == {"id": STREAM, "received": None}
+    assert ready["stream"] == {"id": STREAM, "received": 16000}
     await send(ws, 8000, 16000)
     await end(ws)
     assert bytes(first_recognizer.heard) == ramp(0, 16000)
+    assert bytes(recognizer.heard) == ramp(16000, 8000)
+    # Another stream (a new node process) is still taken whole.
+    other, ready = await connect(again, OTHER)
+    assert ready["stream"] == {"id": OTHER, "received": None}
+    await end(other)
+
+
+async def test_a_restarted_server_with_an_old_transcript_takes_everything(
+    tmp_path: Path, live_server: LiveServers
+) -> None:
+    """Records written before positions were stored: no stream is known, as before."""
+    state = tmp_path / "state"
+    transcript = state / "rooms" / "main" / "transcript.jsonl"
+    transcript.parent.mkdir(parents=True)
+    old = {"segment": 1, "start": 0.0, "end": 1.0, "text": "w1", "lang": "en-US", "final": True}
+    transcript.write_text(json.dumps(old) + "\n")
+    live, recognizer = await start(live_server, state)
+    ws, ready = await connect(live, STREAM)
+    assert ready["stream"] == {"id": STREAM, "received": None}
+    assert ready["timeline_start"] == pytest.approx(1.0)
+    await send(ws, 8000, 16000)
+    await end(ws)
     assert bytes(recognizer.heard) == ramp(8000, 16000)
 
 

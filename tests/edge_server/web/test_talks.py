@@ -20,6 +20,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from websockets.asyncio.client import connect
 
+from edge_server.contract.uplink import build_position
 from edge_server.core.settings import RoomSettings, ServerSettings
 from edge_server.web.app_keys import ROOMS
 from edge_server.web.schedule_feed import refresh_once
@@ -27,7 +28,7 @@ from tests.helpers.live_server import LiveServer, make_settings
 from tests.helpers.paths import FIXTURES, ROOT
 from tests.helpers.scripted_engine import PrefixTranslator, ScriptedRecognizer, word_audio
 from tests.helpers.waiting import wait_until
-from tests.helpers.wire import open_audio, recv_json
+from tests.helpers.wire import HELLO, open_audio, recv_json
 
 
 @dataclass
@@ -117,10 +118,13 @@ async def get_text(url: str) -> str:
 
 
 async def say(live: LiveServer, room: str, words: list[int]) -> dict[str, Any]:
-    """Stream ``words`` then a pause into ``room``; the final it made."""
+    """Stream ``words`` then a pause into ``room`` as a positioned node stream (as
+    ``edge-audio`` does); the final it made."""
     async with connect(f"{live.ws}/ws/captions/{room}?backlog=0&partials=0") as captions:
-        audio, ready = await open_audio(live.ws, room)
+        hello = HELLO | {"stream": f"node-{room}-{words[0]:04d}"}  # a new node process each
+        audio, ready = await open_audio(live.ws, room, hello)
         assert ready["type"] == "ready", ready
+        await audio.send(build_position(0))
         for n in [*words, 0]:
             await audio.send(word_audio(n))
         while (message := await recv_json(captions))["type"] != "final":
@@ -176,6 +180,8 @@ async def test_finals_land_in_the_talk_running_when_spoken(
 
     in_first = await say(live, "hall-a", [1, 2])
     assert in_first["talk"] == "11"
+    assert "stream" not in in_first  # the stream position is internal: not on screens
+    assert "stream_end" not in in_first
     between = await say(live, "b", [3])
     assert between["talk"] is None
     # the screens' status carries the talk
@@ -209,6 +215,7 @@ async def test_finals_land_in_the_talk_running_when_spoken(
     assert "it w4 w5 w6" in italian
     lines = (await get_text(f"{live.http}/rooms/hall-a/talks/11/transcript.jsonl")).splitlines()
     assert [json.loads(line)["text"] for line in lines] == ["w1 w2"]
+    assert "stream_end" not in lines[0]
     assert (await get_text(f"{live.http}/rooms/b/talks/between/transcript.txt")) == "w3\n"
     assert (await get_json(f"{live.http}/rooms/hall-a/talks/nope/transcript.txt"))[0] == 404
     assert (await get_json(f"{live.http}/rooms/hall-a/talks/11/transcript.txt?lang=x y"))[0] == 400
@@ -216,6 +223,8 @@ async def test_finals_land_in_the_talk_running_when_spoken(
     # The attribution is in the transcript itself: it survives a restart and schedule changes.
     stored = (tmp_path / "rooms" / "hall-a" / "transcript.jsonl").read_text().splitlines()
     assert [json.loads(line)["talk"] for line in stored] == ["11", "12"]
+    streams = [json.loads(line)["stream"] for line in stored]
+    assert streams == ["node-hall-a-0001", "node-hall-a-0004"]
     await live.stop()
 
     # export-talks (a real process) writes one folder per talk slug.
@@ -248,6 +257,7 @@ async def test_finals_land_in_the_talk_running_when_spoken(
     meta = json.loads((out / "conf-11-slug" / "talk.json").read_text())
     assert (meta["title"], meta["room"], meta["finals"]) == ("Opening", "hall-a", 1)
     assert (out / "conf-12-slug" / "transcript.it.txt").read_text() == "it w4 w5 w6\n"
+    assert "stream" not in (out / "conf-12-slug" / "transcript.jsonl").read_text()
     assert "2 talk(s) written" in stderr
     assert "room b" not in stderr  # b is in the schedule (as Room B/2), it has no talk finals
 
