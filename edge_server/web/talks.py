@@ -17,7 +17,6 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from edge_server.contract.names import InvalidName, validate_language
 from edge_server.core.talk_transcripts import (
     BETWEEN,
     UNATTRIBUTED,
@@ -28,7 +27,7 @@ from edge_server.core.talks import Talk
 from edge_server.rooms.room import Room
 from edge_server.web.access import READ_ROLES, require_http
 from edge_server.web.errors import json_error, room_or_400
-from edge_server.web.transcripts import EXPORTERS
+from edge_server.web.transcripts import EXPORTERS, lang_or_400
 
 FORMATS = ("txt", "srt", "vtt", "jsonl")
 
@@ -80,12 +79,7 @@ async def talk_transcript(request: web.Request) -> web.Response:
     room = room_or_400(request)
     talk_id = request.match_info["talk_id"]
     fmt = request.match_info["fmt"]
-    lang = request.query.get("lang")
-    if lang is not None:
-        try:
-            validate_language(lang)
-        except InvalidName as exc:
-            raise json_error(web.HTTPBadRequest, "invalid_parameter", str(exc)) from None
+    lang = lang_or_400(request)
     schedule = room.talks.schedule
     talk = schedule.talk(room.schedule_room, talk_id) if schedule is not None else None
     if talk is None and talk_id not in (BETWEEN, UNATTRIBUTED):
