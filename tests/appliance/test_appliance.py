@@ -3,10 +3,11 @@
 Fast tests (always): ansible-lint (production profile), the playbook's syntax, edge-server's
 systemd notifications, the kiosk's waiting page in Chromium, and the pure helpers.
 
-``appliance`` tests (root and debootstrap needed; skipped, saying so, without them): two fresh
-Debian 13 (trixie) root file systems, an audio node and a display node, converged by
-``ansible/site.yml`` through the ``community.general.chroot`` connection, twice (the second run
-must change nothing), then ``--check --diff`` (must change nothing either), then inspected:
+``appliance`` tests (root and debootstrap needed; skipped, saying so, without them): the
+session's converged conference (tests/appliance/converged.py: fresh Debian 13 (trixie) root file
+systems for an audio node, a display node and a hub, converged by ``ansible/site.yml`` through
+the ``community.general.chroot`` connection, twice (the second run must change nothing), then
+``--check --diff`` (must change nothing either)); here the Pis' roots are inspected:
 packages, the virtual environment, the installed server starting and notifying systemd, units
 enabled and passing ``systemd-analyze verify``, their ``systemd-analyze security`` exposure,
 root-only secrets, and the kiosk's Chromium flags. Timings, recaps and exposure scores are
@@ -33,6 +34,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from aiohttp import web
@@ -40,13 +42,7 @@ from playwright.async_api import Browser
 
 from edge_audio.cli_node import EXIT_USAGE
 from edge_audio.node import EXIT_REFUSED
-from tests.appliance.rootfs import (
-    RootFs,
-    base_tarball,
-    debian_mirror_from_sources,
-    host_debian_mirror,
-    prepared_roots,
-)
+from tests.appliance.rootfs import RootFs, debian_mirror_from_sources
 from tests.appliance.units import (
     HostRecap,
     exec_start_argv,
@@ -55,6 +51,9 @@ from tests.appliance.units import (
     unit_values,
 )
 from tests.helpers.paths import ROOT
+
+if TYPE_CHECKING:
+    from tests.appliance.converged import Conference
 
 ANSIBLE_DIR = ROOT / "ansible"
 SYSTEMD_DIR = ROOT / "systemd"
@@ -67,7 +66,7 @@ VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["versi
 
 APPLIANCE_TIMEOUT_S = 2400
 ROOM = "aula-magna"
-AUDIO_HOST, DISPLAY_HOST = "room-a-audio", "room-a-display"
+AUDIO_HOST, DISPLAY_HOST, HUB_HOST = "room-a-audio", "room-a-display", "conference-hub"
 SERVER_ADDRESS = "room-a-audio.local"
 
 AUDIO_PACKAGES = [
@@ -432,6 +431,7 @@ class Appliance:
     audio: RootFs
     display: RootFs
     runs: dict[str, Run] = field(default_factory=dict)
+    """The shared converge's runs: ``first``, ``second``, ``check`` (every host)."""
 
 
 def _inventory(folder: Path, audio: Path, display: Path) -> Path:
@@ -525,67 +525,10 @@ def _pin_installed_software(root: RootFs, folder: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def appliance(
-    pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Appliance]:
-    """An audio node and a display node converged twice, then checked, in fresh Debian 13 roots."""
-    if os.geteuid() != 0:
-        pytest.skip("the converge test needs root (debootstrap, chroot, mounting /proc)")
-    if shutil.which("debootstrap") is None:
-        pytest.skip(
-            "the converge test needs debootstrap (scripts/setup-system.sh test installs it)"
-        )
-    mirror = host_debian_mirror()
-    if mirror is None:
-        pytest.fail("no Debian mirror in /etc/apt/sources.list{,.d}: set EDGE_APPLIANCE_MIRROR")
-    notes: list[str] = []
-    (CACHE / "report.txt").unlink(missing_ok=True)
-    started = time.monotonic()
-    tarball = base_tarball(CACHE, mirror, notes)
-    base_s = time.monotonic() - started
-    work = tmp_path_factory.mktemp("appliance")
-    audio = RootFs(
-        (work / "audio").resolve(),
-        tarball,
-        {
-            "var/cache/apt/archives": CACHE / "apt-archives" / "audio",
-            "root/.cache/pip": CACHE / "pip",
-        },
-    )
-    display = RootFs(
-        (work / "display").resolve(),
-        tarball,
-        {
-            "var/cache/apt/archives": CACHE / "apt-archives" / "display",
-        },
-    )
-    keep = os.environ.get("EDGE_APPLIANCE_KEEP") == "1"
-    with prepared_roots([audio, display], keep=keep):
-        inventory = _inventory(work / "inventory", audio.path, display.path)
-        logs = CACHE / "logs"  # kept after the run, for a look (and CI's artifacts)
-        shutil.rmtree(logs, ignore_errors=True)
-        logs.mkdir(parents=True)
-        result = Appliance(audio, display)
-        # The first run builds the wheel from this checkout (site.yml's own build step). The
-        # later runs bring the very wheel it installed, so an edit to the checkout meanwhile
-        # cannot count as a change (the same sources build the same bytes anyway).
-        result.runs["first"] = _playbook("first", inventory, logs)
-        for root in (audio, display):
-            root.save_caches()
-        pinned = _pin_installed_software(audio, work / "software")
-        result.runs["second"] = _playbook("second", inventory, logs, *pinned)
-        result.runs["check"] = _playbook("check", inventory, logs, "--check", "--diff", *pinned)
-        lines = [f"appliance: base root {base_s:.1f} s ({'; '.join(notes)})"]
-        for run in result.runs.values():
-            recap = ", ".join(
-                f"{h} ok={r.ok} changed={r.changed} failed={r.failed}"
-                for h, r in sorted(run.recap.items())
-            )
-            lines.append(f"appliance: {run.name} run {run.seconds} s: {recap}")
-        kept = " (kept)" if keep else ""
-        lines.append(f"appliance: total {time.monotonic() - started:.1f} s; roots in {work}{kept}")
-        report(pytestconfig, "\n".join(lines))
-        yield result
+def appliance(conference: Conference) -> Appliance:
+    """The audio and display nodes of the session's converged conference (tests/appliance/
+    converged.py: three roots, first run, second run, ``--check --diff``)."""
+    return Appliance(conference.audio, conference.display, conference.runs)
 
 
 def _mode(path: Path) -> int:
@@ -596,12 +539,12 @@ def _mode(path: Path) -> int:
 @pytest.mark.timeout(APPLIANCE_TIMEOUT_S)
 def test_converge_twice_second_run_changes_nothing(appliance: Appliance) -> None:
     first, second = appliance.runs["first"], appliance.runs["second"]
-    assert set(first.recap) == {AUDIO_HOST, DISPLAY_HOST}
+    assert set(first.recap) == {AUDIO_HOST, DISPLAY_HOST, HUB_HOST}
     assert all(r.failed == 0 and r.unreachable == 0 for r in first.recap.values())
     assert all(r.changed > 0 for r in first.recap.values()), "a fresh root must get changes"
-    assert set(second.recap) == {AUDIO_HOST, DISPLAY_HOST}
+    assert set(second.recap) == {AUDIO_HOST, DISPLAY_HOST, HUB_HOST}
     changed = {h: r.changed for h, r in second.recap.items()}
-    assert changed == {AUDIO_HOST: 0, DISPLAY_HOST: 0}, (
+    assert changed == {AUDIO_HOST: 0, DISPLAY_HOST: 0, HUB_HOST: 0}, (
         f"second run changed things: see {second.log}"
     )
 
@@ -613,6 +556,7 @@ def test_check_diff_on_converged_nodes_changes_nothing(appliance: Appliance) -> 
     assert {h: (r.changed, r.failed) for h, r in check.recap.items()} == {
         AUDIO_HOST: (0, 0),
         DISPLAY_HOST: (0, 0),
+        HUB_HOST: (0, 0),
     }, f"see {check.log}"
 
 

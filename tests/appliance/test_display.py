@@ -1,31 +1,27 @@
-"""The display node alone, converged into a fresh Debian 13 root: the server found by name,
-token rotation with ``--tags secrets``, the token off every command line and out of
-``--check --diff``, the screen's mode and rotation, the watchdog helpers on Debian's python3.
+"""The display node, converged into a fresh Debian 13 root: the server found by name, token
+rotation with ``--tags secrets``, the token off every command line and out of ``--check
+--diff``, the screen's mode and rotation, the watchdog helpers on Debian's python3.
 
-Same machinery as test_appliance.py (its base root, playbook runner and tool environment); the
-inventory here leaves the audio host's ``edge_address`` unset, as the example inventory does, so
-the display must find its server at ``<audio host>.local``. ``appliance`` marker: root and
-debootstrap needed.
+The root is the session's converged conference's (tests/appliance/converged.py); its inventory
+leaves the audio host's ``edge_address`` unset, as the example inventory does, so the display
+must find its server at ``<audio host>.local``, and sets the screen's rotation and video mode.
+The runs made here are limited to display_nodes. ``appliance`` marker: root and debootstrap
+needed.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from tests.appliance.rootfs import RootFs, base_tarball, host_debian_mirror, prepared_roots
+from tests.appliance.converged import Conference
+from tests.appliance.rootfs import RootFs
 from tests.appliance.test_appliance import (
     AUDIO_HOST,
-    CACHE,
     DISPLAY_HOST,
-    EXAMPLE_INVENTORY,
     ROOM,
     Run,
     _mode,
@@ -38,9 +34,6 @@ pytestmark = [pytest.mark.appliance, pytest.mark.timeout(2400)]
 
 EXAMPLE_TOKEN = "example-listener-token-change-me"
 ROTATED_TOKEN = "rotated-listener-token-4f1c9a7e2b"
-CMDLINE = (
-    "console=serial0,115200 console=tty1 root=PARTUUID=0f1e2d3c-02 rootwait video=HDMI-A-1:800x600"
-)
 KIOSK_EXPOSURE_LIMIT = 3.1  # Debian 13's systemd-analyze security, before the watchdog
 # Every file the role writes on the display Pi besides the token: --tags secrets leaves them be.
 ROLE_FILES = [
@@ -62,91 +55,12 @@ class Display:
     runs: dict[str, Run] = field(default_factory=dict)
 
 
-def _inventory(folder: Path, display: Path) -> Path:
-    """The example's group variables and vault; the audio host has no edge_address and no
-    reachable ansible_host (it is never touched: only the display is converged)."""
-    folder.mkdir()
-    shutil.copytree(EXAMPLE_INVENTORY / "group_vars", folder / "group_vars")
-    hosts = {
-        "all": {
-            "vars": {
-                "ansible_connection": "community.general.chroot",
-                # the example vault's published tokens (site.yml refuses them otherwise)
-                "edge_allow_example_secrets": True,
-            },
-            "children": {
-                "audio_nodes": {"hosts": {AUDIO_HOST: {"ansible_host": "192.0.2.11"}}},
-                "display_nodes": {
-                    "hosts": {
-                        DISPLAY_HOST: {
-                            "ansible_host": str(display),
-                            "display_node_output_rotation": 90,
-                            "display_node_video_cmdline": "HDMI-A-1:1920x1080@60",
-                        }
-                    }
-                },
-                "rooms": {
-                    "children": {
-                        "room_a": {
-                            "hosts": {AUDIO_HOST: None, DISPLAY_HOST: None},
-                            "vars": {
-                                "edge_room": ROOM,
-                                "edge_source_lang": "en-US",
-                                "edge_target_langs": ["it", "de"],
-                            },
-                        }
-                    }
-                },
-            },
-        }
-    }
-    (folder / "hosts.yml").write_text(json.dumps(hosts, indent=2))
-    return folder
-
-
 @pytest.fixture(scope="module")
-def display(
-    pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Display]:
-    """A display node converged twice (the second run must change nothing)."""
-    if os.geteuid() != 0:
-        pytest.skip("the converge test needs root (debootstrap, chroot, mounting /proc)")
-    if shutil.which("debootstrap") is None:
-        pytest.skip("the converge test needs debootstrap (scripts/setup-system.sh test)")
-    mirror = host_debian_mirror()
-    if mirror is None:
-        pytest.fail("no Debian mirror in /etc/apt/sources.list{,.d}: set EDGE_APPLIANCE_MIRROR")
-    notes: list[str] = []
-    tarball = base_tarball(CACHE, mirror, notes)
-    work = tmp_path_factory.mktemp("display")
-    root = RootFs(
-        (work / "display").resolve(),
-        tarball,
-        {"var/cache/apt/archives": CACHE / "apt-archives" / "display"},
-    )
-    keep = os.environ.get("EDGE_APPLIANCE_KEEP") == "1"
-    with prepared_roots([root], keep=keep):
-        firmware = root.path / "boot/firmware"
-        firmware.mkdir(parents=True)
-        (firmware / "cmdline.txt").write_text(CMDLINE + "\n")
-        logs = CACHE / "logs-display"
-        shutil.rmtree(logs, ignore_errors=True)
-        logs.mkdir(parents=True)
-        inventory = _inventory(work / "inventory", root.path)
-        result = Display(root, inventory, logs)
-        limit = ("--limit", "display_nodes")
-        result.runs["first"] = _playbook("first", inventory, logs, *limit)
-        root.save_caches()
-        result.runs["second"] = _playbook("second", inventory, logs, *limit)
-        report(
-            pytestconfig,
-            "\n".join(
-                f"display: {run.name} run {run.seconds} s: changed "
-                f"{run.recap[DISPLAY_HOST].changed}"
-                for run in result.runs.values()
-            ),
-        )
-        yield result
+def display(conference: Conference) -> Display:
+    """The display node of the session's converged conference (tests/appliance/converged.py):
+    its first and second runs (the second must change nothing); later runs here are limited to
+    display_nodes."""
+    return Display(conference.display, conference.inventory, conference.logs, conference.runs)
 
 
 def _run(display: Display, name: str, *extra: str) -> Run:

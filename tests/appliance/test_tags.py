@@ -24,10 +24,8 @@ Run durations are printed and appended to ``.cache/appliance/report.txt``; the r
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -38,20 +36,18 @@ import pytest
 import yaml
 
 from edge_server.core.auth import MAX_PRESENTED_LENGTH, MIN_TOKEN_LENGTH
-from tests.appliance.rootfs import RootFs, base_tarball, host_debian_mirror, prepared_roots
+from tests.appliance.converged import EXAMPLE_REDIS_PASSWORD, Conference
+from tests.appliance.rootfs import RootFs
 from tests.appliance.test_appliance import (
     ANSIBLE_DIR,
     APPLIANCE_TIMEOUT_S,
     AUDIO_HOST,
-    CACHE,
     DISPLAY_HOST,
     EXAMPLE_INVENTORY,
+    HUB_HOST,
     VAULT_PASSWORD,
     VENV_BIN,
     Run,
-    _inventory,
-    _pin_installed_software,
-    _playbook,
     _tool_env,
     report,
 )
@@ -64,6 +60,7 @@ REQUIRED_FORMS = {
     "common",
     "audio_node",
     "display_node",
+    "hub",
     "install",
     "software",
     "configure",
@@ -92,8 +89,9 @@ TASK_OF_TAG = {
     "common": "TASK [common : Enable mDNS",
     "audio_node": "TASK [audio_node : Install the capture unit]",
     "display_node": "TASK [display_node : ",
-    "install": "TASK [audio_node : Install the project's wheel",
-    "software": "TASK [audio_node : Install the project's wheel",
+    "hub": "TASK [hub : Write Redis's configuration",
+    "install": "TASK [edge_software : Install the project's wheel",
+    "software": "TASK [edge_software : Install the project's wheel",
     "configure": "TASK [audio_node : Point the capture unit at the capture user's PipeWire]",
     "service": "TASK [audio_node : Enable edge-audio",
     "secrets": "TASK [audio_node : Write the server's tokens",
@@ -113,6 +111,9 @@ MANAGED_FILES = [
     "etc/pam.d/edge-kiosk",
     "etc/systemd/system/edge-*.service",
     "etc/systemd/system/edge-*.service.d/*",
+    "etc/edge-hub/**/*",
+    "etc/redis/redis.conf",
+    "etc/redis/edge-hub-auth.conf",
     "var/lib/systemd/linger/*",
 ]
 PLACEHOLDER = re.compile(r"\bUID\b|\{\{|\{%|\}\}|\bNone\b|@\.service|/run/user/(?:\s|$)")
@@ -201,6 +202,8 @@ def test_site_knows_the_example_tokens_and_the_servers_token_length() -> None:
     play_vars = first_play["vars"]
     assert play_vars["edge_token_names"] == TOKEN_VARIABLES
     assert sorted(play_vars["edge_example_secrets"]) == sorted(vault[n] for n in TOKEN_VARIABLES)
+    assert play_vars["edge_example_hub_redis_password"] == vault["edge_hub_redis_password"]
+    assert vault["edge_hub_redis_password"] == EXAMPLE_REDIS_PASSWORD
     assert play_vars["edge_token_min_length"] == MIN_TOKEN_LENGTH
     assert play_vars["edge_token_max_length"] == MAX_PRESENTED_LENGTH
 
@@ -208,91 +211,57 @@ def test_site_knows_the_example_tokens_and_the_servers_token_length() -> None:
 # --- one converged pair of roots for every tagged run -----------------------------------------
 
 
-PIPELINING = ("-e", "ansible_pipelining=true")
-"""One chroot process per task instead of five (mkdir, copy, chmod, run, remove), for the ~20
-runs of this module (test_arm64.py does the same)."""
-
-
 @dataclass
 class Converged:
-    """An audio node and a display node converged once, and the runs made on them since."""
+    """The session's converged conference (tests/appliance/converged.py: an audio node, a
+    display node and a hub, converged with pipelining) and the runs made on it here."""
 
-    audio: RootFs
-    display: RootFs
-    inventory: Path
-    logs: Path
-    pinned: list[str]
+    conference: Conference
     runs: list[Run] = field(default_factory=list)
 
+    @property
+    def audio(self) -> RootFs:
+        return self.conference.audio
+
+    @property
+    def display(self) -> RootFs:
+        return self.conference.display
+
+    @property
+    def hub(self) -> RootFs:
+        return self.conference.hub
+
     def run(self, name: str, *extra: str, expect_success: bool = True) -> Run:
-        """site.yml on both nodes, with the software the converge installed."""
-        run = _playbook(name, self.inventory, self.logs, *PIPELINING, *self.pinned, *extra,
-                        expect_success=expect_success)  # fmt: skip
+        """site.yml on every node, with the software the converge installed."""
+        run = self.conference.run(name, *extra, expect_success=expect_success)
         self.runs.append(run)
         return run
 
 
 @pytest.fixture(scope="module")
-def converged(
-    pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Converged]:
-    """Both nodes converged once (the full playbook) in fresh Debian 13 roots."""
-    if os.geteuid() != 0:
-        pytest.skip("the converge test needs root (debootstrap, chroot, mounting /proc)")
-    if shutil.which("debootstrap") is None:
-        pytest.skip(
-            "the converge test needs debootstrap (scripts/setup-system.sh test installs it)"
-        )
-    mirror = host_debian_mirror()
-    if mirror is None:
-        pytest.fail("no Debian mirror in /etc/apt/sources.list{,.d}: set EDGE_APPLIANCE_MIRROR")
-    notes: list[str] = []
+def converged(conference: Conference, pytestconfig: pytest.Config) -> Iterator[Converged]:
+    """The three nodes converged once (the full playbook) in fresh Debian 13 roots."""
+    result = Converged(conference)
     started = time.monotonic()
-    tarball = base_tarball(CACHE, mirror, notes)
-    work = tmp_path_factory.mktemp("tags")
-    audio = RootFs(
-        (work / "audio").resolve(),
-        tarball,
-        {
-            "var/cache/apt/archives": CACHE / "apt-archives" / "audio",
-            "root/.cache/pip": CACHE / "pip",
-        },
-    )
-    display = RootFs(
-        (work / "display").resolve(),
-        tarball,
-        {"var/cache/apt/archives": CACHE / "apt-archives" / "display"},
-    )
-    keep = os.environ.get("EDGE_APPLIANCE_KEEP") == "1"
-    with prepared_roots([audio, display], keep=keep):
-        inventory = _inventory(work / "inventory", audio.path, display.path)
-        logs = CACHE / "logs-tags"
-        shutil.rmtree(logs, ignore_errors=True)
-        logs.mkdir(parents=True)
-        first = _playbook("converge", inventory, logs, *PIPELINING)
-        for root in (audio, display):
-            root.save_caches()
-        pinned = _pin_installed_software(audio, work / "software")
-        result = Converged(audio, display, inventory, logs, pinned, [first])
-        try:
-            yield result
-        finally:
-            lines = [f"tags: {run.name} run {run.seconds} s" for run in result.runs]
-            lines.append(f"tags: total {time.monotonic() - started:.1f} s; roots in {work}")
-            report(pytestconfig, "\n".join(lines))
+    try:
+        yield result
+    finally:
+        lines = [f"tags: {run.name} run {run.seconds} s" for run in result.runs]
+        lines.append(f"tags: total {time.monotonic() - started:.1f} s")
+        report(pytestconfig, "\n".join(lines))
 
 
 def _changed(run: Run) -> dict[str, tuple[int, int]]:
     return {host: (r.changed, r.failed) for host, r in run.recap.items()}
 
 
-BOTH_UNCHANGED = {AUDIO_HOST: (0, 0), DISPLAY_HOST: (0, 0)}
+ALL_UNCHANGED = {AUDIO_HOST: (0, 0), DISPLAY_HOST: (0, 0), HUB_HOST: (0, 0)}
 
 
 @pytest.mark.appliance
 @pytest.mark.timeout(APPLIANCE_TIMEOUT_S)
 def test_converged_nodes_have_no_placeholders(converged: Converged) -> None:
-    for root in (converged.audio, converged.display):
+    for root in (converged.audio, converged.display, converged.hub):
         assert written_files(root.path), f"nothing found to check in {root.path}"
         assert leftovers(root.path) == {}
 
@@ -302,12 +271,12 @@ def test_converged_nodes_have_no_placeholders(converged: Converged) -> None:
 @pytest.mark.parametrize("form", documented_tag_forms())
 def test_documented_tag_form_on_a_converged_node(converged: Converged, form: str) -> None:
     check = converged.run(f"tags-{form}-check", "--tags", form, "--check", "--diff")
-    assert _changed(check) == BOTH_UNCHANGED, f"see {check.log}"
+    assert _changed(check) == ALL_UNCHANGED, f"see {check.log}"
     for tag in form.split(","):
         assert TASK_OF_TAG[tag] in check.output, f"--tags {form} skipped {TASK_OF_TAG[tag]!r}"
     real = converged.run(f"tags-{form}", "--tags", form)
-    assert _changed(real) == BOTH_UNCHANGED, f"see {real.log}"
-    for root in (converged.audio, converged.display):
+    assert _changed(real) == ALL_UNCHANGED, f"see {real.log}"
+    for root in (converged.audio, converged.display, converged.hub):
         assert leftovers(root.path) == {}, f"--tags {form}"
 
 
@@ -325,7 +294,11 @@ def test_example_tokens_are_refused_naming_the_variable(converged: Converged) ->
         expect_success=False,
     )  # fmt: skip
     assert run.returncode != 0
-    assert {h: r.failed for h, r in run.recap.items()} == {AUDIO_HOST: 1, DISPLAY_HOST: 1}
+    assert {h: r.failed for h, r in run.recap.items()} == {
+        AUDIO_HOST: 1,
+        DISPLAY_HOST: 1,
+        HUB_HOST: 1,
+    }
     for name in TOKEN_VARIABLES:
         assert f"{name} is the example inventory's published value" in run.output
     assert "example-audio-token-change-me" not in run.output
@@ -362,6 +335,40 @@ def test_a_token_shared_by_two_roles_is_refused(converged: Converged) -> None:
     assert "audio_node_listener_token and audio_node_admin_token must differ" in run.output
     assert shared not in run.output
     assert _credentials(converged.audio) == before
+
+
+def _redis_auth(root: RootFs) -> str:
+    return (root.path / "etc/redis/edge-hub-auth.conf").read_text()
+
+
+@pytest.mark.appliance
+@pytest.mark.timeout(APPLIANCE_TIMEOUT_S)
+def test_example_or_short_redis_password_is_refused_naming_the_variable(
+    converged: Converged, tmp_path: Path
+) -> None:
+    before = _redis_auth(converged.hub), _credentials(converged.audio)
+    # Tokens of its own, so that only the Redis password is the example inventory's.
+    own = tmp_path / "own.yml"
+    own.write_text(yaml.safe_dump({n: secrets.token_urlsafe(24) for n in TOKEN_VARIABLES}))
+    example = converged.run(
+        "refuse-example-redis", "--tags", "secrets", "-e", "edge_allow_example_secrets=false",
+        "-e", f"@{own}", expect_success=False,
+    )  # fmt: skip
+    short = "y" * 15
+    too_short = converged.run(
+        "refuse-short-redis", "--tags", "secrets", "-e", f"edge_hub_redis_password={short}",
+        expect_success=False,
+    )  # fmt: skip
+    for run in (example, too_short):
+        assert run.returncode != 0
+        assert {h: r.failed for h, r in run.recap.items()} == dict.fromkeys(
+            (AUDIO_HOST, DISPLAY_HOST, HUB_HOST), 1
+        ), run.log
+        assert "so edge_hub_redis_password must be in" in run.output
+        assert EXAMPLE_REDIS_PASSWORD not in run.output
+    assert "it has 15 characters now" in too_short.output
+    assert short not in too_short.output
+    assert (_redis_auth(converged.hub), _credentials(converged.audio)) == before
 
 
 def tasks_printing(output: str, values: list[str]) -> list[str]:
