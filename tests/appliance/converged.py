@@ -85,11 +85,41 @@ class Conference:
 
 
 def conference_inventory(
-    folder: Path, audio: Path, display: Path, hub: Path, redis_port: int
+    folder: Path,
+    audio: Path,
+    display: Path,
+    *,
+    hub: Path | None = None,
+    redis_port: int | None = None,
+    audio_vars: dict[str, object] | None = None,
+    display_vars: dict[str, object] | None = None,
 ) -> Path:
-    """The example inventory's group variables and vault, with three hosts that are chroots."""
+    """The example inventory's group variables and vault, with hosts that are chroots: room A's
+    audio and display nodes (with ``audio_vars``, ``display_vars``) and, given ``hub``, a hub
+    at ``HUB_ADDRESS`` whose Redis listens on ``redis_port``."""
     folder.mkdir()
     shutil.copytree(EXAMPLE_INVENTORY / "group_vars", folder / "group_vars")
+    children: dict[str, object] = {
+        "audio_nodes": {"hosts": {AUDIO_HOST: {"ansible_host": str(audio), **(audio_vars or {})}}},
+        "display_nodes": {
+            "hosts": {DISPLAY_HOST: {"ansible_host": str(display), **(display_vars or {})}}
+        },
+        "rooms": {
+            "children": {
+                "room_a": {
+                    "hosts": {AUDIO_HOST: None, DISPLAY_HOST: None},
+                    "vars": {
+                        "edge_room": ROOM,
+                        "edge_source_lang": "en-US",
+                        "edge_target_langs": ["it", "de"],
+                    },
+                }
+            }
+        },
+    }
+    if hub is not None:
+        hub_vars = {"ansible_host": str(hub), "edge_address": HUB_ADDRESS}
+        children["hubs"] = {"hosts": {HUB_HOST: {**hub_vars, "hub_redis_port": redis_port}}}
     hosts = {
         "all": {
             "vars": {
@@ -97,39 +127,7 @@ def conference_inventory(
                 # The example vault's published secrets, on purpose (site.yml refuses them else).
                 "edge_allow_example_secrets": True,
             },
-            "children": {
-                "audio_nodes": {"hosts": {AUDIO_HOST: {"ansible_host": str(audio)}}},
-                "display_nodes": {
-                    "hosts": {
-                        DISPLAY_HOST: {
-                            "ansible_host": str(display),
-                            "display_node_output_rotation": 90,
-                            "display_node_video_cmdline": "HDMI-A-1:1920x1080@60",
-                        }
-                    }
-                },
-                "hubs": {
-                    "hosts": {
-                        HUB_HOST: {
-                            "ansible_host": str(hub),
-                            "edge_address": HUB_ADDRESS,
-                            "hub_redis_port": redis_port,
-                        }
-                    }
-                },
-                "rooms": {
-                    "children": {
-                        "room_a": {
-                            "hosts": {AUDIO_HOST: None, DISPLAY_HOST: None},
-                            "vars": {
-                                "edge_room": ROOM,
-                                "edge_source_lang": "en-US",
-                                "edge_target_langs": ["it", "de"],
-                            },
-                        }
-                    }
-                },
-            },
+            "children": children,
         }
     }
     (folder / "hosts.yml").write_text(json.dumps(hosts, indent=2))  # JSON is YAML
@@ -183,8 +181,12 @@ def converge_conference(config: pytest.Config, work: Path) -> Iterator[Conferenc
         (firmware / "cmdline.txt").write_text(CMDLINE + "\n")
         redis_port = _free_port()
         inventory = conference_inventory(
-            work / "inventory", audio.path, display.path, hub.path, redis_port
-        )
+            work / "inventory", audio.path, display.path, hub=hub.path, redis_port=redis_port,
+            display_vars={
+                "display_node_output_rotation": 90,
+                "display_node_video_cmdline": "HDMI-A-1:1920x1080@60",
+            },
+        )  # fmt: skip
         logs = CACHE / "logs"  # kept after the run, for a look (and CI's artifacts)
         shutil.rmtree(logs, ignore_errors=True)
         logs.mkdir(parents=True)

@@ -435,40 +435,11 @@ class Appliance:
 
 
 def _inventory(folder: Path, audio: Path, display: Path) -> Path:
-    """The example inventory's shared variables and vault, with hosts that are chroots."""
-    folder.mkdir()
-    shutil.copytree(EXAMPLE_INVENTORY / "group_vars", folder / "group_vars")
-    hosts = {
-        "all": {
-            "vars": {
-                "ansible_connection": "community.general.chroot",
-                # The example vault's published tokens, on purpose (site.yml refuses them else).
-                "edge_allow_example_secrets": True,
-            },
-            "children": {
-                "audio_nodes": {
-                    "hosts": {
-                        AUDIO_HOST: {"ansible_host": str(audio), "edge_address": SERVER_ADDRESS}
-                    }
-                },
-                "display_nodes": {"hosts": {DISPLAY_HOST: {"ansible_host": str(display)}}},
-                "rooms": {
-                    "children": {
-                        "room_a": {
-                            "hosts": {AUDIO_HOST: None, DISPLAY_HOST: None},
-                            "vars": {
-                                "edge_room": ROOM,
-                                "edge_source_lang": "en-US",
-                                "edge_target_langs": ["it", "de"],
-                            },
-                        }
-                    }
-                },
-            },
-        }
-    }
-    (folder / "hosts.yml").write_text(json.dumps(hosts, indent=2))  # JSON is YAML
-    return folder
+    """The example inventory's shared variables and vault, with hosts that are chroots (room A's
+    audio node, at ``SERVER_ADDRESS``, and display node; no hub)."""
+    from tests.appliance.converged import conference_inventory  # it imports this module
+
+    return conference_inventory(folder, audio, display, audio_vars={"edge_address": SERVER_ADDRESS})
 
 
 def _playbook(
