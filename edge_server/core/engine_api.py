@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
+
+from edge_server.core.glossary import Glossary
 
 
 class EngineError(RuntimeError):
@@ -113,6 +115,17 @@ class Recognizer(Protocol):
 
     async def close(self) -> None:
         """Release processes, threads and connections."""
+
+
+@runtime_checkable
+class LearnsGlossary(Protocol):
+    """A recognizer that can use the room's glossary itself (beyond the corrections every
+    final gets): the room hands it the glossary when the room is made, at each audio session
+    and whenever the glossary changes (the schedule's names)."""
+
+    def use_glossary(self, glossary: Glossary) -> None:
+        """Use ``glossary`` from now on (cheap when it did not change); never raises."""
+        ...
 
 
 class Translator(Protocol):

@@ -16,7 +16,13 @@ from collections.abc import Callable
 
 from edge_server.contract.uplink import StreamHello
 from edge_server.core.costs import CostMeter
-from edge_server.core.engine_api import EngineError, Recognizer, Synthesizer, Translator
+from edge_server.core.engine_api import (
+    EngineError,
+    LearnsGlossary,
+    Recognizer,
+    Synthesizer,
+    Translator,
+)
 from edge_server.core.error_log import ErrorLog
 from edge_server.core.glossary import Glossary, schedule_terms
 from edge_server.core.latency import LatencyStats
@@ -101,6 +107,7 @@ class Room:
         self._last_status = dumps_message(status_message(self))
         self.replication: ReplicationState | None = None
         """The replicator's state when the server replicates to Redis (``replicate_to``)."""
+        self._share_glossary()
 
     @property
     def source(self) -> SourceInfo | None:
@@ -114,7 +121,17 @@ class Room:
         if self._glossary[0] is not schedule:
             names = Glossary.of({}, schedule_terms(schedule))
             self._glossary = (schedule, self.glossary_files.merged(names))
+            if isinstance(self.recognizer, LearnsGlossary):
+                self.recognizer.use_glossary(self._glossary[1])
         return self._glossary[1]
+
+    def _share_glossary(self, recognizer: Recognizer | None = None) -> None:
+        """Hand the glossary to a recognizer (the room's by default) that can use it itself:
+        the embedded engine teaches its words to its decoder. It ignores a glossary it has
+        already."""
+        recognizer = recognizer or self.recognizer
+        if isinstance(recognizer, LearnsGlossary):
+            recognizer.use_glossary(self.glossary())
 
     @property
     def schedule_room(self) -> str:
@@ -174,6 +191,7 @@ class Room:
         if the recognizer fails, so the connection can be told without waiting for a frame.
         """
         await self.wait_previous_session()
+        self._share_glossary()  # the schedule's names may have changed since the last one
         session = AudioSession(self._hooks(), source, on_final, on_failure)
         self._session = session
         try:
@@ -235,6 +253,7 @@ class Room:
                     raise SettingsConflict("this room's recognizer cannot be rebuilt")
                 old = self.recognizer
                 new = self._rebuild_recognizer(plan.settings)
+                self._share_glossary(new)
                 if self._session is not None:
                     try:
                         await self._session.switch(plan.settings.source_lang, new)

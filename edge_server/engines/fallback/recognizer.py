@@ -22,10 +22,12 @@ from edge_server.core.engine_api import (
     HEALTHY,
     EngineError,
     Hypothesis,
+    LearnsGlossary,
     Recognizer,
     RecognizerHealth,
     RecognizerStream,
 )
+from edge_server.core.glossary import Glossary
 from edge_server.core.wall_time import utc_now
 from edge_server.engines.fallback.policy import (
     FallbackPolicy,
@@ -89,6 +91,12 @@ class FallbackRecognizer:
     def supported_languages(self) -> frozenset[str] | None:
         """The primary's languages: the fallback may cover fewer (then it cannot take over)."""
         return self.primary.supported_languages()
+
+    def use_glossary(self, glossary: Glossary) -> None:
+        """Hand the room's glossary to both engines, where they can use it."""
+        for engine in (self.primary, self.fallback):
+            if isinstance(engine, LearnsGlossary):
+                engine.use_glossary(glossary)
 
     def record_switch(self, to: str, reason: str) -> None:
         """Log a switch and keep it for /healthz."""
