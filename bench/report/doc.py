@@ -25,6 +25,7 @@ def _head(results: dict[str, Any]) -> list[str]:
         "pi_budget",
         "voice_screen",
         "audio_budget",
+        "glossary_wer",
     )
     parts = [k for k in known if k in results]
     rows = []

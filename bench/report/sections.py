@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.report.fmt import num
+from bench.report.glossary_section import glossary_section
 from bench.report.pi_section import pi_budget_section
 
 
@@ -463,6 +464,7 @@ def sections(results: dict[str, Any]) -> list[str]:
         ("pi_budget", pi_budget_section),
         ("voice_screen", voice_screen_section),
         ("audio_budget", audio_budget_section),
+        ("glossary_wer", glossary_section),
     ):
         if key in results:
             out += make(results[key])

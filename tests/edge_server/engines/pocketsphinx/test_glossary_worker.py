@@ -40,12 +40,11 @@ def test_the_decoder_writes_glossary_names_itself(librivox_dir: Path) -> None:
     decoder = StreamingDecoder(DecoderOptions(search="accurate"))
     decoder.start_stream()
     plain = [e["text"] for e in decode(decoder, pcm) if e["t"] == "final"]
-    assert plain and "john dashwood" in str(plain[0])  # lowercase: the dictionary's spelling
+    assert plain
+    assert "john dashwood" in str(plain[0])  # lowercase: the dictionary's spelling
 
     applied = decoder.set_glossary((WrittenForm("John Dashwood"), WrittenForm("pretalx")))
-    assert applied == [
-        {"t": "glossary", "added": 2, "known": [], "unpronounceable": ["pretalx"]}
-    ]
+    assert applied == [{"t": "glossary", "added": 2, "known": [], "unpronounceable": ["pretalx"]}]
     taught = [e["text"] for e in decode(decoder, pcm) if e["t"] == "final"]
     assert "John Dashwood" in str(taught[0])
 

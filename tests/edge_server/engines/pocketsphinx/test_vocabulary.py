@@ -78,7 +78,8 @@ def test_plan_vocabulary(
 
 
 def test_a_huge_glossary_is_capped() -> None:
-    forms = [WrittenForm(f"Name{chr(97 + i % 26)}{'x' * (i // 26)}", ("john",)) for i in range(2100)]
+    names = [f"Name{chr(97 + i % 26)}{'x' * (i // 26)}" for i in range(2100)]
+    forms = [WrittenForm(name, ("john",)) for name in names]
     plan = plan_vocabulary(forms, DICTIONARY.get)
     assert len(plan.added) == MAX_WORDS
     assert len(plan.unpronounceable) == 100
