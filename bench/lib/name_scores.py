@@ -18,8 +18,10 @@ import jiwer
 
 from bench.lib.wer import SPELLINGS, wer
 
-MAX_HEARD_WORDS = 3
-"""A derived correction's heard phrase has at most this many words."""
+EXTRA_HEARD_WORDS = 1
+"""A derived correction's heard phrase has at most one word more than the name it stands for
+("for ours" for "Ferrars"): a long phrase of common words ("now what are" for "Elinor") is a
+mishearing of more than the name, not a spelling of it."""
 
 
 def tokens(text: str) -> list[str]:
@@ -84,15 +86,21 @@ def differences(reference: str, hypothesis: str) -> list[Region]:
 
 def derive_corrections(pairs: Iterable[tuple[str, str]], names: Iterable[str]) -> dict[str, str]:
     """Corrections ``heard phrase -> name`` from (reference, hypothesis) pairs: wherever the
-    reference says only names and the recognizer wrote 1 to :data:`MAX_HEARD_WORDS` other
-    words there. A heard phrase seen for two spellings keeps the more frequent one."""
+    reference says only names and the recognizer wrote other words there (at most
+    :data:`EXTRA_HEARD_WORDS` more than the names). A heard phrase that the references say
+    themselves is refused (``"family" = "Fanny"`` would break every "family"), as is a heard
+    phrase seen for two spellings less often than for the other."""
     wanted = set(names)
+    listed = list(pairs)
+    said = [f" {_lower(tokens(reference))} " for reference, _ in listed]
     seen: Counter[tuple[str, str]] = Counter()
-    for reference, hypothesis in pairs:
+    for reference, hypothesis in listed:
         for region in differences(reference, hypothesis):
             if not region.reference or not all(w in wanted for w in region.reference):
                 continue
-            if not 1 <= len(region.hypothesis) <= MAX_HEARD_WORDS:
+            if not 1 <= len(region.hypothesis) <= len(region.reference) + EXTRA_HEARD_WORDS:
+                continue
+            if any(f" {_lower(region.hypothesis)} " in text for text in said):
                 continue
             heard = " ".join(region.hypothesis).lower()
             written = " ".join(region.reference)
