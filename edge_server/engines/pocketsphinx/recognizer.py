@@ -45,6 +45,7 @@ from edge_server.core.sentence_case import sentence_case
 from edge_server.engines.pocketsphinx.search import ladder_for
 from edge_server.engines.pocketsphinx.vocabulary import WrittenForm, forms_to_json, written_forms
 from edge_server.engines.pocketsphinx.worker_protocol import (
+    MAX_PAYLOAD,
     Command,
     DecoderOptions,
     decode_event,
@@ -205,7 +206,14 @@ class PocketsphinxRecognizer:
             self._send_glossary(self._worker)
 
     def _send_glossary(self, worker: _Worker) -> None:
-        worker.send_nowait(Command.GLOSSARY, json.dumps(forms_to_json(self._glossary)).encode())
+        payload = json.dumps(forms_to_json(self._glossary)).encode()
+        if len(payload) > MAX_PAYLOAD:  # 5000 entries of 200 characters: not sent, said so
+            log.error(
+                "%s: the glossary is too large for the offline recognizer (%d bytes, at most "
+                "%d); it is applied to finals only", self._label, len(payload), MAX_PAYLOAD,
+            )  # fmt: skip
+            return
+        worker.send_nowait(Command.GLOSSARY, payload)
 
     def worker_event(self, event: dict[str, object]) -> None:
         """A ``step`` or ``glossary`` event from the worker."""

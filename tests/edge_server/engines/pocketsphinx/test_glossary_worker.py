@@ -111,6 +111,9 @@ async def test_a_bad_glossary_payload_is_refused_and_the_stream_goes_on(
         assert worker is not None
         await worker.send(Command.GLOSSARY, json.dumps({"written": "not a list"}).encode())
         await worker.send(Command.GLOSSARY, b"\xff not json")
+        huge = Glossary.of({}, [f"Name{'x' * 250}{i}" for i in range(4500)])
+        recognizer.use_glossary(huge)  # over the record size: not sent, and said so
+        assert "too large for the offline recognizer" in caplog.text
         for offset in range(0, len(pcm), 3200):
             await stream.send_audio(pcm[offset : offset + 3200])
         await stream.finish()
