@@ -69,7 +69,9 @@ def glossary_section(g: dict[str, Any]) -> list[str]:
         f"corrections derived from the recognizer's mistakes on {len(g['train_clips'])} "
         "*train* clips (other sentences, no overlap with the test clips). WER: "
         "case-insensitive words; names right: the reference's names at the same place with "
-        "the same capitals.",
+        "the same capitals. The figures do not depend on the machine's load (a fixed search, "
+        "audio fed as fast as the recognizer takes it). Reproduce: `python -m bench --only "
+        "glossary_wer` (`--quick`: one voice, no weight sweep); docs/glossary.md explains it.",
         "",
         "| condition | WER | WER flite | WER LibriVox | names right (with capitals) |",
         "|---|---|---|---|---|",
