@@ -102,7 +102,6 @@ async def test_refused_kiosk_says_so_and_the_status_page_lists_it(
     await expect(page.locator(".banner")).to_be_hidden()
 
 
-
 async def test_a_refused_phone_is_listed_as_a_phone(
     page: Page, browser: Browser, server: LiveServer
 ) -> None:
@@ -124,6 +123,7 @@ async def test_a_refused_phone_is_listed_as_a_phone(
         )
     finally:
         await status.close()
+
 
 def test_refusals_are_bounded_counted_and_forgotten() -> None:
     refusals = RecentRefusals(max_entries=2, keep_s=100)
