@@ -19,7 +19,7 @@ from edge_server.hub.conference import Conference
 from edge_server.hub.keys import CONFERENCE
 from edge_server.replication.connection import open_redis
 from edge_server.web.access import install_limiter
-from edge_server.web.app import close_sockets
+from edge_server.web.app import close_sockets, no_cache_for_pages
 from edge_server.web.app_keys import REFUSED, SETTINGS, SOCKETS, STARTED
 from edge_server.web.metrics import serve_metrics
 from edge_server.web.open_sockets import OpenSockets
@@ -88,6 +88,7 @@ def create_hub_app(settings: ServerSettings, redis_url: str) -> web.Application:
     install_limiter(app)
     app.cleanup_ctx.append(_conference_lifecycle)
     app.on_shutdown.append(close_sockets)
+    app.on_response_prepare.append(no_cache_for_pages)
     serve_metrics(app, ConferenceCollector(app[CONFERENCE]))
     app.add_routes(
         [
