@@ -16,6 +16,7 @@ from edge_server.core.replication import ReplicationState
 from edge_server.core.room_clock import RoomClock
 from edge_server.core.settings import RoomSettings
 from edge_server.core.talk_board import TalkBoard
+from edge_server.core.talk_listing import RoomTalks
 from edge_server.rooms.fanout import Broadcaster
 from edge_server.rooms.listener_speech import SpeechHub
 from edge_server.rooms.sources import SourceSlot
@@ -83,6 +84,20 @@ def status_message(room: RoomParts) -> dict[str, Any]:
 def talk_view(room: RoomParts) -> dict[str, Any] | None:
     """The room's current and next talk, and why it has none (None: no schedule)."""
     return room.talks.room_view(room.name, room.schedule_room, dt.datetime.now(dt.UTC))
+
+
+def room_talks(room: RoomParts) -> RoomTalks:
+    """What the room knows of its talks (its talk list and per-talk transcripts)."""
+    board = room.talks
+    return RoomTalks(
+        room=room.name,
+        schedule_room=room.schedule_room,
+        schedule=board.schedule,
+        offsets=dict(room.settings.talk_offsets),
+        steps=tuple(board.clock_steps),
+        error=board.room_error(room.name, room.schedule_room),
+        clock_synchronized=board.clock_synchronized,
+    )
 
 
 def _talk_fields(room: RoomParts) -> dict[str, Any]:

@@ -72,6 +72,18 @@ function costView(raw) {
   };
 }
 
+function replicationView(raw) {
+  if (!isObject(raw)) return null;
+  return {
+    target: str(raw.target),
+    state: str(raw.state, "connecting"),
+    error: str(raw.error),
+    behind: num(raw.behind) ?? 0,
+    sentThrough: num(raw.sent_through) ?? 0,
+    failingSince: num(raw.failing_since),
+  };
+}
+
 function errorsView(raw, lastError) {
   const errors = (Array.isArray(raw) ? raw : [])
     .filter((e) => isObject(e) && typeof e.message === "string")
@@ -203,6 +215,7 @@ export function roomView(name, raw, token = null) {
     listenUrl,
     links: roomLinks(name, listenUrl, token),
     talk: roomTalkText(room.talks),
+    replication: replicationView(room.replication),
   };
   view.alarm = roomAlarm(view);
   view.storageAlarm = storageAlarm(view);
@@ -282,6 +295,31 @@ export function storageText(view) {
   const last = s.lastError ? ` · last problem ${s.lastError} at ${clock(s.lastErrorAt || null)}`
     : "";
   return `saved on disk${free}${last}`;
+}
+
+/**
+ * The card's replication alarm (docs/hub.md): while the room cannot copy its finals to Redis
+ * (a wrong password, an unreachable broker), in words; "" while it works or is not configured.
+ */
+export function replicationAlarmText(view) {
+  const r = view.replication;
+  if (r === null || r.state !== "failing") return "";
+  const since = r.failingSince !== null ? ` since ${clock(new Date(r.failingSince * 1000))}` : "";
+  return `REPLICATION FAILING — ${r.error || "Redis does not answer"} (${r.target})${since}: ` +
+    `${captions(r.behind)} not copied yet (kept on the Pi, sent in order when it answers). ` +
+    "Captions in the room are not affected.";
+}
+
+/** The "Replication" line: where the finals are copied and how far (hidden without it). */
+export function replicationText(view) {
+  const r = view.replication;
+  if (r === null) return "";
+  if (r.state === "failing") return `FAILING to ${r.target}: ${r.error || "?"}`;
+  if (r.state === "ok") {
+    const behind = r.behind > 0 ? ` · ${captions(r.behind)} to send` : " · up to date";
+    return `to ${r.target}${behind}`;
+  }
+  return `connecting to ${r.target}…`;
 }
 
 /** The signal levels next to the meter. */
