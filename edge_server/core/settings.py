@@ -89,6 +89,9 @@ class RoomSettings:
     without case, spaces or punctuation (``hall-a`` matches ``Hall A``)."""
     glossary: str = ""
     """This room's glossary file (TOML), added to the conference's ``glossary``."""
+    cloud_glossary: bool = True
+    """With ``transcribe``/``amazon-translate``: build a custom vocabulary and a custom
+    terminology from the glossary (unless ``vocabulary``/``terminology`` name your own)."""
     talk_offsets: Mapping[str, float] = field(default_factory=dict)
     """Seconds by talk id that the talk's recording started after its scheduled start
     (``{"6245" = 95.0}``): that talk's exported cue times are moved back by as much."""
@@ -326,6 +329,7 @@ def _room_from_mapping(data: Mapping[str, Any], base: RoomSettings, where: str) 
             raise SettingsError(f"{where}.voices must be a table of language = voice")
     for key, kind in (
         ("fallback", bool),
+        ("cloud_glossary", bool),
         ("fallback_grace_s", float),
         ("voice_fallback_grace_s", float),
     ):
@@ -414,6 +418,7 @@ _ROOM_ENV = {
     "TARGETS": "targets",
     "ENGINE": "engine",
     "FALLBACK": "fallback",
+    "CLOUD_GLOSSARY": "cloud_glossary",
     "TRANSLATOR": "translator",
     "SYNTHESIZER": "synthesizer",
     "VOICE_FALLBACK_GRACE_S": "voice_fallback_grace_s",
