@@ -67,6 +67,11 @@ class RecordedStream:
         return self.headers.get(name)
 
     @property
+    def vocabulary_name(self) -> str | None:
+        """The custom vocabulary the stream was opened with (a fixed language), or None."""
+        return self.headers.get("x-amzn-transcribe-vocabulary-name")
+
+    @property
     def access_key(self) -> str | None:
         """The access key id from the SigV4 ``Authorization`` header."""
         auth = self.headers.get("authorization", "")

@@ -207,7 +207,8 @@ class VocabularyKeeper:
             answer: Mapping[str, Any] = await self._call("get_vocabulary", VocabularyName=name)
         except Exception as exc:
             error = boto3_error(exc, SERVICE)
-            if error.code in _NOT_FOUND:
+            older = error.code == "BadRequestException" and "be found" in str(error)
+            if error.code in _NOT_FOUND or older:  # the service once answered BadRequest
                 return None
             raise error from None
         return answer
