@@ -24,6 +24,7 @@ from tests.fakes.transcribe_control_fake import TranscribeControlFake
 from tests.fakes.transcribe_fake import TranscribeFake
 from tests.fakes.translate_fake import TranslateFake
 from tests.helpers.live_server import LiveServer, make_settings, room_health
+from tests.helpers.waiting import wait_for_async
 from tests.helpers.wire import open_audio
 
 pytestmark = pytest.mark.timeout(120)
@@ -92,7 +93,8 @@ async def test_the_stream_starts_at_once_and_switches_to_the_vocabulary_at_a_pau
         first = await next_of(sub, "final")
         # Captions began before the vocabulary was READY: the first stream has none.
         assert cloud.streaming.streams[0].vocabulary_name is None
-        assert first["text"] == "PipeWire w2" and first["heard"] == "w1 w2"
+        assert first["text"] == "PipeWire w2"
+        assert first["heard"] == "w1 w2"
 
         await speak_until(ws, lambda: len(cloud.streaming.streams) >= 2)
         await send_words(ws, [1, 2, 0, 0, 0, 0], pace=0.02)
@@ -100,7 +102,8 @@ async def test_the_stream_starts_at_once_and_switches_to_the_vocabulary_at_a_pau
         await ws.close()
 
     names = [n for n in cloud.control.vocabularies]
-    assert len(names) == 1 and names[0].startswith("edge-main-en-US-")
+    assert len(names) == 1
+    assert names[0].startswith("edge-main-en-US-")
     created = [body for op, body in cloud.control.calls if op == "CreateVocabulary"]
     assert created == [
         {"VocabularyName": names[0], "LanguageCode": "en-US", "Phrases": ["PipeWire", "FOSDEM"]}
@@ -109,10 +112,12 @@ async def test_the_stream_starts_at_once_and_switches_to_the_vocabulary_at_a_pau
     assert second.vocabulary_name == names[0]
     assert [e.text for e in second.emitted if not e.is_partial][:1] == ["w1 w2"]
     # Corrections on the Transcribe fake's finals; the name untranslated through the terminology.
-    assert last["text"] == "PipeWire w2" and last["heard"] == "w1 w2"
+    assert last["text"] == "PipeWire w2"
+    assert last["heard"] == "w1 w2"
     assert last["translations"] == {"it": "[it] PipeWire p2"}
     imported = [body for op, body in cloud.translate.terminology_calls if op == "ImportTerminology"]
-    assert len(imported) == 1 and imported[0]["Name"] == "edge-main"
+    assert len(imported) == 1
+    assert imported[0]["Name"] == "edge-main"
     assert imported[0]["MergeStrategy"] == "OVERWRITE"
     assert imported[0]["TerminologyData"]["Directionality"] == "MULTI"
     assert cloud.translate.terminologies["edge-main"].csv_text == (
@@ -122,7 +127,8 @@ async def test_the_stream_starts_at_once_and_switches_to_the_vocabulary_at_a_pau
 
     room = await room_health(cloud.server)
     vocabulary = room["cloud_glossary"]["recognizer"]["languages"]["en-US"]
-    assert vocabulary["state"] == "ready" and vocabulary["name"] == names[0]
+    assert vocabulary["state"] == "ready"
+    assert vocabulary["name"] == names[0]
     assert vocabulary["dropped"] == [
         {"phrase": "C++", "reason": "'+' is not in Transcribe's en-US character set"}
     ]
@@ -136,11 +142,12 @@ async def test_a_failed_vocabulary_and_a_refused_terminology_leave_captions_flow
     cloud.control.fail_reason = "The vocabulary has an invalid phrase: PipeWire"
     cloud.translate.refuse_terminology = (400, "AccessDeniedException", "no translate:Import")
     await cloud.server.start()
-    async with asyncio.timeout(30):
-        while (await room_health(cloud.server))["cloud_glossary"]["recognizer"]["languages"][
-            "en-US"
-        ]["state"] == "pending":
-            await asyncio.sleep(0.2)
+
+    async def settled() -> bool:
+        view = (await room_health(cloud.server))["cloud_glossary"]["recognizer"]
+        return bool(view["languages"]["en-US"]["state"] != "pending")
+
+    await wait_for_async(settled, 30, "the vocabulary to fail")
     async with connect(f"{cloud.server.ws}/ws/captions/main?backlog=0&partials=0") as sub:
         ws, ready = await open_audio(cloud.server.ws, "main")
         assert ready["type"] == "ready", ready

@@ -62,7 +62,8 @@ def test_the_vocabulary_stops_at_50_kb() -> None:
     size = sum(len(p.encode()) + 1 for p in content.phrases)
     assert size <= MAX_TOTAL_BYTES
     assert len(content.phrases) + len(content.dropped) == len(entries)
-    assert content.dropped and "byte limit" in content.dropped[0].reason
+    assert content.dropped
+    assert "byte limit" in content.dropped[0].reason
 
 
 def test_the_name_changes_with_the_content_only() -> None:

@@ -14,6 +14,7 @@ from edge_server.contract.backoff import BackoffPolicy
 from edge_server.engines.transcribe.vocabulary import VocabularyKeeper, VocabularyOptions
 from tests.fakes.aws_env import isolate_aws
 from tests.fakes.transcribe_control_fake import TranscribeControlFake
+from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 FAST = VocabularyOptions(
@@ -34,10 +35,8 @@ async def control(
 
 
 async def settled(keeper: VocabularyKeeper, language: str = "en-US") -> dict[str, object]:
-    async with asyncio.timeout(20):
-        while (status := keeper.status()[language])["state"] == "pending":
-            await asyncio.sleep(0.02)
-    return status
+    await wait_until(lambda: keeper.status()[language]["state"] != "pending", 20, "a vocabulary")
+    return keeper.status()[language]
 
 
 async def test_a_vocabulary_is_created_from_the_glossary_and_used_once_ready(control):
@@ -49,7 +48,8 @@ async def test_a_vocabulary_is_created_from_the_glossary_and_used_once_ready(con
     assert keeper.ready_name("en-US") is None  # streams open at once, without it
     status = await settled(keeper)
     name = status["name"]
-    assert status["state"] == "ready" and str(name).startswith("edge-main-en-US-")
+    assert status["state"] == "ready"
+    assert str(name).startswith("edge-main-en-US-")
     assert status["phrases"] == 3
     assert status["dropped"] == [
         {"phrase": "C++", "reason": "'+' is not in Transcribe's en-US character set"}
@@ -81,10 +81,9 @@ async def test_a_changed_glossary_makes_a_new_vocabulary_and_deletes_the_old(con
     keeper.use([*PHRASES, "Dashwood"], ["en-US"])
     assert keeper.ready_name("en-US") == first  # the old one serves until the new is READY
     second = (await settled(keeper))["name"]
-    assert second != first and keeper.ready_name("en-US") == second
-    async with asyncio.timeout(10):
-        while first in control.vocabularies:
-            await asyncio.sleep(0.02)
+    assert second != first
+    assert keeper.ready_name("en-US") == second
+    await wait_until(lambda: first not in control.vocabularies, 10, "the old one deleted")
     assert list(control.vocabularies) == [second]
     await keeper.close()
 
