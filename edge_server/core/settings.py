@@ -73,7 +73,8 @@ class RoomSettings:
     translator: str = "none"
     """``none`` or ``amazon-translate``."""
     terminology: tuple[str, ...] = ()
-    """Amazon Translate custom terminology names."""
+    """Amazon Translate custom terminology (one name: Translate applies one per request);
+    empty: the one built from the glossary (``cloud_glossary``)."""
     synthesizer: str = "none"
     """``none``, ``espeak`` (local espeak-ng voice, offline) or ``polly`` (Amazon Polly): speech
     for the listeners' phones."""
@@ -111,6 +112,11 @@ class RoomSettings:
         _one_of("polly_engine", self.polly_engine, POLLY_ENGINES)
         if len(self.languages) == 1:
             raise SettingsError("languages: give two or more to identify, or none")
+        if len(self.terminology) > 1:
+            raise SettingsError(
+                "terminology: Amazon Translate applies one custom terminology per request; "
+                "name one (or none: the room's glossary makes one)"
+            )
         if self.languages and self.engine != "transcribe":
             raise SettingsError("languages (automatic identification) needs engine transcribe")
         for name in ("fallback_grace_s", "voice_fallback_grace_s"):

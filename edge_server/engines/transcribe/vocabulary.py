@@ -148,6 +148,9 @@ class VocabularyKeeper:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, 2.0)
         self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                self._client.close()  # its kept-alive connections
 
     # --- the builds ---------------------------------------------------------------------------
 

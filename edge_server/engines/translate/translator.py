@@ -70,6 +70,8 @@ class TranslateOptions:
             raise ValueError("timeout_s must be positive")
         if not 1 <= self.max_concurrency <= 64:
             raise ValueError("max_concurrency must be within 1-64")
+        if len(self.terminology_names) > 1:
+            raise ValueError("Amazon Translate applies one custom terminology per request")
 
 
 def classify(exc: BaseException, service: str = SERVICE) -> CloudEngineError:
