@@ -172,6 +172,7 @@ class VocabularyKeeper:
         entry = LanguageVocabulary(content, name)
         self._languages[language] = entry
         if not content.phrases:
+            self._ready.pop(language, None)  # a glossary emptied since: no vocabulary now
             entry.state = "empty"
             entry.reason = "no usable phrase in the glossary" if self._entries else None
             return

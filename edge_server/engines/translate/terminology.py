@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from typing import Any
 
 from edge_server.contract.backoff import BackoffPolicy
 from edge_server.engines.aws.config import boto3_error
-from edge_server.engines.aws.errors import CloudEngineError
 from edge_server.engines.aws.terminology_content import (
     TerminologyContent,
     terminology_content,
@@ -35,6 +34,8 @@ SERVICE = "Amazon Translate"
 ATTEMPTS = 5
 """Tries of an import that failed in a way worth retrying (throttled, unreachable)."""
 RETRY = BackoffPolicy(first_s=2.0, factor=2.0, max_s=60.0, jitter=0.2)
+RETRY_AFTER_S = 300.0
+"""After those tries, the next translation at least this much later starts them again."""
 
 
 class TerminologyKeeper:
@@ -53,6 +54,7 @@ class TerminologyKeeper:
         self.reason: str | None = None
         self.available = False
         """The terminology exists in the service (READY to name in requests)."""
+        self._retry_at: float | None = None
 
     def use(self, terms: Iterable[str], languages: Sequence[str]) -> None:
         """Import the terminology of ``terms`` for ``languages`` (Translate codes) unless the
@@ -70,7 +72,11 @@ class TerminologyKeeper:
         self._start()
 
     def _start(self) -> None:
-        """Start the import (from the event loop: else at the next :meth:`ready_name`)."""
+        """Start the import (from the event loop: else at the next :meth:`ready_name`); after
+        a failure worth retrying, again once ``RETRY_AFTER_S`` passed."""
+        if self._retry_at is not None and time.monotonic() >= self._retry_at:
+            self._retry_at = None
+            self.state, self._task = "pending", None
         if self.state != "pending" or self._task is not None or self._content is None:
             return
         try:
@@ -111,7 +117,7 @@ class TerminologyKeeper:
         def run() -> Any:
             return getattr(self._client(), method)(**arguments)
 
-        return await loop.run_in_executor(self._executor, functools.partial(run))
+        return await loop.run_in_executor(self._executor, run)
 
     async def _sync(self, content: TerminologyContent) -> None:
         attempt = 0
@@ -120,15 +126,13 @@ class TerminologyKeeper:
                 await self._import_unless_there(content)
             except Exception as exc:
                 error = boto3_error(exc, SERVICE)
-                if (
-                    isinstance(error, CloudEngineError)
-                    and error.retryable
-                    and attempt + 1 < ATTEMPTS
-                ):
+                if error.retryable and attempt + 1 < ATTEMPTS:
                     await asyncio.sleep(RETRY.delay(attempt))
                     attempt += 1
                     continue
                 self.state, self.reason = "failed", str(error)
+                if error.retryable:
+                    self._retry_at = time.monotonic() + RETRY_AFTER_S
                 log.error("room %s: custom terminology %s failed: %s; translations go on "
                           "without it", self.room, self.name, error)  # fmt: skip
                 return

@@ -45,8 +45,14 @@ class Cloud:
     translate: TranslateFake
 
 
+FIXED = RoomSettings(engine="transcribe", translator="amazon-translate", targets=("it",))
+
+
 @pytest.fixture
-async def cloud(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Cloud]:
+async def cloud(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> AsyncIterator[Cloud]:
+    room: RoomSettings = getattr(request, "param", FIXED)
     isolate_aws(monkeypatch, tmp_path)
     ca = make_ca(tmp_path)
     streaming = await TranscribeFake(ca).start()
@@ -59,7 +65,6 @@ async def cloud(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
     monkeypatch.setenv("AWS_ENDPOINT_URL_TRANSLATE", translate.url)
     glossary = tmp_path / "glossary.toml"
     glossary.write_text(GLOSSARY)
-    room = RoomSettings(engine="transcribe", translator="amazon-translate", targets=("it",))
     settings = make_settings(tmp_path / "state", rooms={"main": room}, glossary=glossary)
     cloud = Cloud(LiveServer(settings), streaming, control, translate)
     yield cloud
@@ -169,3 +174,40 @@ async def test_a_failed_vocabulary_and_a_refused_terminology_leave_captions_flow
     assert "AccessDeniedException" in view["translator"]["reason"]
     assert any("custom vocabulary (en-US) failed" in a for a in health["alarms"])
     assert any("custom terminology failed" in a for a in health["alarms"])
+
+
+IDENTIFYING = RoomSettings(
+    engine="transcribe",
+    source_lang="it-IT",
+    languages=("it-IT", "en-US"),
+    translator="amazon-translate",
+    targets=("de",),
+)
+
+
+@pytest.mark.parametrize("cloud", [IDENTIFYING], indirect=True)
+async def test_a_room_that_identifies_the_language_has_a_vocabulary_per_language(
+    cloud: Cloud,
+) -> None:
+    await cloud.server.start()
+
+    async def all_ready() -> bool:
+        view = (await room_health(cloud.server))["cloud_glossary"]["recognizer"]["languages"]
+        return {k: v["state"] for k, v in view.items()} == {"en-US": "ready", "it-IT": "ready"}
+
+    await wait_for_async(all_ready, 40, "both vocabularies")
+    async with connect(f"{cloud.server.ws}/ws/captions/main?backlog=0&partials=0") as sub:
+        ws, ready = await open_audio(cloud.server.ws, "main")
+        assert ready["type"] == "ready", ready
+        await send_words(ws, [1, 2, 0, 0, 0, 0], pace=0.02)
+        final = await next_of(sub, "final")
+        await ws.close()
+    assert final["text"] == "PipeWire w2"
+    created = {b["LanguageCode"]: b for op, b in cloud.control.calls if op == "CreateVocabulary"}
+    assert created["it-IT"]["Phrases"] == ["PipeWire", "FOSDEM"]
+    assert created["en-US"]["Phrases"] == ["PipeWire", "FOSDEM"]
+    opened = cloud.streaming.streams[0]
+    assert opened.vocabulary_name is None
+    assert sorted(opened.vocabulary_names) == sorted(b["VocabularyName"] for b in created.values())
+    languages = cloud.translate.terminologies["edge-main"].languages
+    assert languages == ["it", "en", "de"]
