@@ -24,6 +24,7 @@ import contextlib
 import functools
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -285,11 +286,8 @@ class VocabularyKeeper:
             listed = await self._call("list_vocabularies", NameContains=prefix, MaxResults=100)
             for item in listed.get("Vocabularies", []):
                 old = str(item.get("VocabularyName", ""))
-                if (
-                    old.startswith(prefix)
-                    and old != keep
-                    and item.get("VocabularyState") != "PENDING"
-                ):
+                ours = re.fullmatch(re.escape(prefix) + "[0-9a-f]{12}", old) is not None
+                if ours and old != keep and item.get("VocabularyState") != "PENDING":
                     await self._call("delete_vocabulary", VocabularyName=old)
                     log.info("room %s: deleted the older Transcribe vocabulary %s", self.room, old)
         except Exception as exc:

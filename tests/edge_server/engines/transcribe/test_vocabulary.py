@@ -13,7 +13,7 @@ import pytest
 from edge_server.contract.backoff import BackoffPolicy
 from edge_server.engines.transcribe.vocabulary import VocabularyKeeper, VocabularyOptions
 from tests.fakes.aws_env import isolate_aws
-from tests.fakes.transcribe_control_fake import TranscribeControlFake
+from tests.fakes.transcribe_control_fake import FakeVocabulary, TranscribeControlFake
 from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(60)
@@ -132,4 +132,19 @@ async def test_a_glossary_with_nothing_usable_uploads_nothing(control):
     assert keeper.status()["it-IT"]["state"] == "empty"
     await asyncio.sleep(0.1)
     assert control.calls == []
+    await keeper.close()
+
+
+async def test_only_the_rooms_own_older_vocabularies_are_deleted(control):
+    keeper = VocabularyKeeper("main", FAST)
+    keeper.use(PHRASES, ["en-US"])
+    await settled(keeper)
+    for other in ("edge-main-en-US-en-US-0123456789ab", "edge-main-en-US-mine", "conf-names"):
+        control.vocabularies[other] = FakeVocabulary(other, "en-US", ["X"], state="READY")
+    keeper.use([*PHRASES, "Dashwood"], ["en-US"])
+    newest = (await settled(keeper))["name"]
+    await wait_until(lambda: len(control.vocabularies) == 4, 10, "the room's old one deleted")
+    assert sorted(control.vocabularies) == sorted(
+        ["conf-names", "edge-main-en-US-en-US-0123456789ab", "edge-main-en-US-mine", newest]
+    )
     await keeper.close()
