@@ -12,7 +12,8 @@ Transcribe API (boto3 ``transcribe`` client, on the keeper's own thread):
    next pause (see :mod:`.rotation`); older ``edge-<room>-<language>-*`` vocabularies are
    deleted (best effort: the account holds at most 100);
 5. FAILED -> logged with the service's ``FailureReason``; streams go on without it. A failure
-   to reach the service is tried again at the next stream start, at most every ``retry_s``.
+   to reach the service (or a timeout) is tried again by itself after ``retry_s``, doubling up
+   to 15 minutes, and at the next stream start once ``retry_s`` passed.
 
 Captioning never waits for any of this: a stream opened meanwhile runs without a vocabulary.
 """
@@ -47,6 +48,8 @@ SERVICE = "Amazon Transcribe"
 SERVICE_ID = "Transcribe"
 """The control plane's service id: its endpoint variable is ``AWS_ENDPOINT_URL_TRANSCRIBE``."""
 _NOT_FOUND = ("NotFoundException",)
+RETRY_MAX_S = 900.0
+"""Longest wait between two tries of a build that could not reach the service."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,8 @@ class VocabularyOptions:
     )
     """How often ``GetVocabulary`` asks while it is PENDING."""
     retry_s: float = 60.0
-    """After a failure to reach the service, the next stream start tries again after this."""
+    """After a failure to reach the service: the first retry (doubling, at most 15 minutes);
+    a stream start also tries again once this much passed."""
     call_timeout_s: float = 10.0
     """Connect and read timeout of one API call."""
 
@@ -113,6 +117,8 @@ class VocabularyKeeper:
         self._client: Any = None
         self._executor = ThreadPoolExecutor(1, f"vocabulary-{room}")
         self._closed = False
+        self._retries: dict[str, int] = {}
+        """Failed builds in a row per language (the retry's backoff)."""
         self.on_ready: Callable[[str, str], None] | None = None
         """Called with (language, name) when a vocabulary becomes READY."""
 
@@ -235,17 +241,19 @@ class VocabularyKeeper:
             if answer is None:
                 answer = await self._wait_ready(name)
         except CloudEngineError as exc:
-            self._failed(entry, str(exc), retryable=exc.retryable)
+            self._failed(language, entry, str(exc), retryable=exc.retryable)
             return
         except Exception as exc:
             error = boto3_error(exc, SERVICE)
-            self._failed(entry, str(error), retryable=error.retryable)
+            self._failed(language, entry, str(error), retryable=error.retryable)
             return
         if answer.get("VocabularyState") != "READY":
             reason = str(answer.get("FailureReason") or "the service gave no reason")
-            self._failed(entry, f"Transcribe could not build {name}: {reason}", retryable=False)
+            reason = f"Transcribe could not build {name}: {reason}"
+            self._failed(language, entry, reason, retryable=False)
             return
         entry.state, entry.reason = "ready", None
+        self._retries.pop(language, None)
         self._ready[language] = name
         log.info("room %s: Transcribe vocabulary %s is READY", self.room, name)
         if self.on_ready is not None:
@@ -273,11 +281,23 @@ class VocabularyKeeper:
                 )
             await asyncio.sleep(delay)
 
-    def _failed(self, entry: LanguageVocabulary, reason: str, *, retryable: bool) -> None:
+    def _failed(
+        self, language: str, entry: LanguageVocabulary, reason: str, *, retryable: bool
+    ) -> None:
         entry.state, entry.reason, entry.retryable = "failed", reason, retryable
         entry.failed_at = time.monotonic()
         log.error("room %s: custom vocabulary %s failed: %s; streams run without it",
                   self.room, entry.name, reason)  # fmt: skip
+        if retryable and not self._closed:
+            attempt = self._retries.get(language, 0)
+            self._retries[language] = attempt + 1
+            delay = min(self.options.retry_s * 2**attempt, RETRY_MAX_S)
+            asyncio.get_running_loop().call_later(delay, self._retry, language, entry)
+
+    def _retry(self, language: str, entry: LanguageVocabulary) -> None:
+        if self._languages.get(language) is entry and entry.state == "failed":
+            entry.failed_at = -self.options.retry_s  # due now
+            self._plan(language, retry=True)
 
     async def _delete_older(self, language: str, keep: str) -> None:
         """Delete this room's other vocabularies of ``language`` (best effort)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -147,4 +148,30 @@ async def test_only_the_rooms_own_older_vocabularies_are_deleted(control):
     assert sorted(control.vocabularies) == sorted(
         ["conf-names", "edge-main-en-US-en-US-0123456789ab", "edge-main-en-US-mine", newest]
     )
+    await keeper.close()
+
+
+async def test_a_service_out_of_reach_is_tried_again_by_itself(control):
+    control.refuse = (503, "ServiceUnavailableException", "down for a moment")
+    keeper = VocabularyKeeper("main", replace(FAST, retry_s=0.2))
+    keeper.use(PHRASES, ["en-US"])
+    status = await settled(keeper)
+    assert status["state"] == "failed"
+    assert "ServiceUnavailableException" in str(status["reason"])
+    control.refuse = None
+    await wait_until(lambda: keeper.ready_name("en-US") is not None, 20, "the retry")
+    assert keeper.status()["en-US"]["state"] == "ready"
+    await keeper.close()
+
+
+async def test_a_vocabulary_the_service_refuses_is_not_tried_again(control):
+    control.fail_reason = "Invalid phrase"
+    keeper = VocabularyKeeper("main", replace(FAST, retry_s=0.05))
+    keeper.use(PHRASES, ["en-US"])
+    await settled(keeper)
+    calls = len(control.calls)
+    await asyncio.sleep(0.5)
+    keeper.want("en-US")  # a new stream: still no point in asking again
+    assert len(control.calls) == calls
+    assert keeper.status()["en-US"]["state"] == "failed"
     await keeper.close()
