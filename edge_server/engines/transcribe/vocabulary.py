@@ -127,9 +127,12 @@ class VocabularyKeeper:
     def use(self, entries: Iterable[str], languages: Iterable[str]) -> None:
         """Build from ``entries`` (glossary phrases) for ``languages`` and every language a
         stream was opened in; unchanged content is left as it is."""
-        self._entries = tuple(entries)
+        given = tuple(entries)
+        changed = given != self._entries
+        self._entries = given
         for language in dict.fromkeys([*languages, *self._languages]):
-            self._plan(language, retry=False)
+            if changed or language not in self._languages:  # the same entries: nothing to redo
+                self._plan(language, retry=False)
 
     def want(self, language: str) -> None:
         """A stream opens in ``language``: build its vocabulary if there is none yet, or try a

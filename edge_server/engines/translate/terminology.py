@@ -48,6 +48,7 @@ class TerminologyKeeper:
         self._client = client
         self._executor = executor
         self._content: TerminologyContent | None = None
+        self._given: tuple[tuple[str, ...], tuple[str, ...]] | None = None
         self._task: asyncio.Task[None] | None = None
         self.state = "none"
         """``none`` (no terms, or fewer than two languages), ``pending``, ``ready``, ``failed``."""
@@ -59,7 +60,11 @@ class TerminologyKeeper:
     def use(self, terms: Iterable[str], languages: Sequence[str]) -> None:
         """Import the terminology of ``terms`` for ``languages`` (Translate codes) unless the
         same content is already there or on its way."""
-        content = terminology_content(terms, languages)
+        given = (tuple(terms), tuple(languages))
+        if given == self._given and self.state != "failed":
+            return  # the same glossary (a schedule read again): nothing to rebuild
+        self._given = given
+        content = terminology_content(*given)
         if content == self._content and self.state != "failed":
             return
         self._content = content
