@@ -71,6 +71,7 @@ export function buildCard(doc, name) {
   fact(doc, dl, "storage", "Transcript");
   fact(doc, dl, "talk", "Talk");
   fact(doc, dl, "replication", "Replication");
+  fact(doc, dl, "glossary", "Glossary");
 
   const errorsBox = el(doc, "details", "errors");
   const summary = el(doc, "summary", "errors-title");
@@ -157,6 +158,12 @@ export function updateCard(card, view) {
   setShown(talk, view.talk !== "");
   setShown(talk.previousElementSibling, view.talk !== "");
   talk.dataset.problem = String(view.talk.startsWith("⚠"));
+  // The cloud engines' vocabulary and terminology from the glossary; hidden when none uses it.
+  const glossary = q("dd.glossary");
+  setText(glossary, view.glossary);
+  setShown(glossary, view.glossary !== "");
+  setShown(glossary.previousElementSibling, view.glossary !== "");
+  glossary.dataset.problem = String(view.glossary.startsWith("⚠"));
 
   const errorsBox = q(".errors");
   setText(q(".errors-title"), view.errors.length

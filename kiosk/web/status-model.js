@@ -216,6 +216,7 @@ export function roomView(name, raw, token = null) {
     links: roomLinks(name, listenUrl, token),
     talk: roomTalkText(room.talks),
     replication: replicationView(room.replication),
+    glossary: cloudGlossaryText(room.cloud_glossary),
   };
   view.alarm = roomAlarm(view);
   view.storageAlarm = storageAlarm(view);
@@ -282,6 +283,42 @@ export function storageAlarmText(view) {
       "being saved when it is full.";
   }
   return "";
+}
+
+/**
+ * The "Glossary" line: what Amazon Transcribe's custom vocabulary (per language) and Amazon
+ * Translate's terminology made of the room's glossary (docs/glossary.md); "" when no cloud engine
+ * uses it. A failure starts with "⚠" and gives the service's reason.
+ * @param {any} raw `cloud_glossary` of `/api/status`
+ */
+export function cloudGlossaryText(raw) {
+  if (!isObject(raw)) return "";
+  const parts = [];
+  const rec = isObject(raw.recognizer) ? raw.recognizer : {};
+  if (rec.vocabulary === "configured") {
+    parts.push(`vocabulary ${strings(rec.names).join(", ")} (configured)`);
+  }
+  const langs = isObject(rec.languages) ? rec.languages : {};
+  for (const lang of Object.keys(langs).sort()) {
+    const v = isObject(langs[lang]) ? langs[lang] : {};
+    const state = str(v.state, "?");
+    if (state === "empty") continue;
+    const left = Array.isArray(v.dropped) && v.dropped.length
+      ? `, ${v.dropped.length} left out` : "";
+    parts.push(state === "failed"
+      ? `⚠ vocabulary ${lang} failed: ${str(v.reason, "no reason given")}`
+      : `vocabulary ${lang} ${state} (${num(v.phrases) ?? 0} phrases${left})`);
+  }
+  const term = isObject(raw.translator) ? raw.translator : {};
+  if (term.terminology === "configured") {
+    parts.push(`terminology ${strings(term.names).join(", ")} (configured)`);
+  } else if (term.terminology === "glossary" && term.state !== "none") {
+    parts.push(term.state === "failed"
+      ? `⚠ terminology failed: ${str(term.reason, "no reason given")}`
+      : `terminology ${str(term.state, "?")} (${num(term.terms) ?? 0} terms)`);
+  }
+  parts.sort((a, b) => Number(b.startsWith("⚠")) - Number(a.startsWith("⚠")));
+  return parts.join(" · ");
 }
 
 /** The "Transcript" line: saved or not, free space, the last storage problem. */

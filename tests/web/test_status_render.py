@@ -541,3 +541,66 @@ async def test_replication_has_its_own_line_and_an_alarm_only_while_failing(page
     assert got["failing"]["line"] == (
         "FAILING to redis://:***@hub:6379/0: wrong password or user refused by Redis"
     )
+
+
+GLOSSARY_CASES: dict[str, Any] = {
+    "ready": {
+        "recognizer": {
+            "vocabulary": "glossary",
+            "languages": {
+                "it-IT": {"state": "empty", "phrases": 0, "dropped": []},
+                "en-US": {
+                    "state": "ready",
+                    "phrases": 41,
+                    "dropped": [{"phrase": "C++", "reason": "'+' is not allowed"}],
+                },
+            },
+        },
+        "translator": {"terminology": "glossary", "state": "ready", "terms": 38},
+    },
+    "failed": {
+        "recognizer": {
+            "vocabulary": "glossary",
+            "languages": {"en-US": {"state": "pending", "phrases": 2, "dropped": []}},
+        },
+        "translator": {
+            "terminology": "glossary",
+            "state": "failed",
+            "reason": "Amazon Translate: <b>AccessDeniedException</b>",
+        },
+    },
+    "configured": {
+        "recognizer": {"vocabulary": "configured", "names": ["conf-2026-names"]},
+        "translator": {"terminology": "glossary", "state": "none", "terms": 0},
+    },
+    "none": None,
+}
+
+
+async def test_the_glossary_line_shows_the_vocabulary_and_terminology(page: Page) -> None:
+    got = await call(
+        page,
+        """const out = {};
+        for (const [key, cloud_glossary] of Object.entries(arg.cases)) {
+          const box = document.createElement('div');
+          r.renderRooms(box, [r.roomView('main', {...arg.room, cloud_glossary}, 't')]);
+          const dd = box.querySelector('dd.glossary');
+          out[key] = {text: dd.textContent, hidden: dd.hidden, problem: dd.dataset.problem,
+                      bold: dd.querySelectorAll('b').length};
+        }
+        return out;""",
+        {"room": ROOM, "cases": GLOSSARY_CASES},
+    )
+    assert got["ready"] == {
+        "text": "vocabulary en-US ready (41 phrases, 1 left out) · terminology ready (38 terms)",
+        "hidden": False,
+        "problem": "false",
+        "bold": 0,
+    }
+    assert got["failed"]["text"] == (
+        "⚠ terminology failed: Amazon Translate: <b>AccessDeniedException</b> · "
+        "vocabulary en-US pending (2 phrases)"
+    )
+    assert (got["failed"]["problem"], got["failed"]["bold"]) == ("true", 0)
+    assert got["configured"]["text"] == "vocabulary conf-2026-names (configured)"
+    assert (got["none"]["text"], got["none"]["hidden"]) == ("", True)
