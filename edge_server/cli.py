@@ -73,6 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("EDGE_SERVER_LISTENER_TOKEN"),
         help="listener token (default: $EDGE_SERVER_LISTENER_TOKEN)",
     )
+    follow.add_argument(
+        "--ca-file",
+        type=Path,
+        default=os.environ.get("EDGE_SERVER_CA_FILE") or None,
+        help="CA certificate (PEM) that signed an https:// server's certificate, e.g. a venue's "
+        "own CA (default: $EDGE_SERVER_CA_FILE; else the system's store)",
+    )
     export = sub.add_parser(
         "export-talks",
         help="write each talk's transcript to a folder per talk slug (docs/talks.md)",
@@ -317,7 +324,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"edge-server follow: {exc}", file=sys.stderr)
             return 2
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(follow(args.server, args.room, args.backlog, token=args.token))
+            asyncio.run(
+                follow(args.server, args.room, args.backlog, token=args.token, ca_file=args.ca_file)
+            )
         return 0
     if args.command == "export-talks":
         return _export_talks(args)

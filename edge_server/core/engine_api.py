@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from edge_server.core.glossary import Glossary
 
@@ -117,17 +117,6 @@ class Recognizer(Protocol):
         """Release processes, threads and connections."""
 
 
-@runtime_checkable
-class LearnsGlossary(Protocol):
-    """A recognizer that can use the room's glossary itself (beyond the corrections every
-    final gets): the room hands it the glossary when the room is made, at each audio session
-    and whenever the glossary changes (the schedule's names)."""
-
-    def use_glossary(self, glossary: Glossary) -> None:
-        """Use ``glossary`` from now on (cheap when it did not change); never raises."""
-        ...
-
-
 class Translator(Protocol):
     """Translates finalized sentences."""
 
@@ -135,6 +124,22 @@ class Translator(Protocol):
 
     async def translate(self, text: str, source: str, targets: Sequence[str]) -> Mapping[str, str]:
         """Translations of ``text`` for each target; a target that failed is absent."""
+        ...
+
+
+@runtime_checkable
+class GlossaryUser(Protocol):
+    """An engine that can use the room's glossary itself (optional, beside its main interface):
+    Amazon Transcribe builds a custom vocabulary from it, Amazon Translate a custom terminology.
+    The room hands it the glossary at start and whenever it changes (the schedule's names), and
+    shows :meth:`glossary_status` in ``/healthz`` and on the status page."""
+
+    def use_glossary(self, glossary: Glossary, languages: Sequence[str]) -> None:
+        """Use ``glossary`` from now on, in the background (never delays a caption).
+        ``languages``: the room's spoken language(s) first, then its translation targets."""
+
+    def glossary_status(self) -> Mapping[str, Any] | None:
+        """What became of the glossary in this engine (state, names, reasons), or None."""
         ...
 
 

@@ -36,6 +36,7 @@ from edge_server.core.replication import (
     segment_of,
     status_key,
     stream_key,
+    talks_key,
     wall_clock,
 )
 from edge_server.core.wall_time import utc_now
@@ -83,12 +84,14 @@ class RoomReplicator:
         maxlen: int,
         on_failure: FailureReport | None = None,
         reserve: ReserveSegments | None = None,
+        talks: StatusSource | None = None,
     ) -> None:
         """``status``: the room's status document (JSON-ready); ``on_failure``: told once per
         outage, in words (the room's error list); ``reserve``: told the last segment Redis (or
         the cursor file) holds, so the room never gives a new final an id at or below it (a
         restart that lost finals held in memory would otherwise reuse their ids, and the
-        stream would refuse the new finals as duplicates)."""
+        stream would refuse the new finals as duplicates); ``talks``: the room's talks
+        document (written with the status, when it changed)."""
         self.room = room
         self.url = url
         self.feed = feed
@@ -104,6 +107,8 @@ class RoomReplicator:
         self._backoff = Backoff(RETRY)
         self._client: Redis | None = None
         self._status_due = 0.0
+        self.talks = talks
+        self._talks_written: str | None = None
 
     # --- the cursor file ----------------------------------------------------------------------
 
@@ -151,6 +156,7 @@ class RoomReplicator:
             )  # fmt: skip
         if self.reserve is not None:
             self.reserve(self.state.sent_through)
+        self._talks_written = None  # a Redis that restarted empty gets them again
         await self._publish_status()  # before the room is listed: hubs find its status
         await client.sadd(ROOMS_KEY, self.room)
         if self.state.state == "failing":
@@ -214,6 +220,11 @@ class RoomReplicator:
         await self._client.set(
             status_key(self.room), json.dumps(document, ensure_ascii=False, default=str)
         )
+        if self.talks is not None:
+            talks = json.dumps(self.talks(), ensure_ascii=False, default=str)
+            if talks != self._talks_written:
+                await self._client.set(talks_key(self.room), talks)
+                self._talks_written = talks
 
     async def _failed(self, exc: BaseException) -> None:
         text = describe_failure(exc, self.url)

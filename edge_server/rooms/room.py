@@ -18,7 +18,7 @@ from edge_server.contract.uplink import StreamHello
 from edge_server.core.costs import CostMeter
 from edge_server.core.engine_api import (
     EngineError,
-    LearnsGlossary,
+    GlossaryUser,
     Recognizer,
     Synthesizer,
     Translator,
@@ -72,6 +72,7 @@ class Room:
         self.glossary_files = glossary if glossary is not None else Glossary()
         """The conference's and this room's glossary files (the schedule's names join them)."""
         self._glossary: tuple[object, Glossary] = (object(), self.glossary_files)
+        self._shared_glossary: tuple[Glossary, tuple[str, ...]] | None = None
         self.talks = talks if talks is not None else TalkBoard()
         """The conference schedule (shared by every room) and the clock's state."""
         self.trace = trace
@@ -107,7 +108,7 @@ class Room:
         self._last_status = dumps_message(status_message(self))
         self.replication: ReplicationState | None = None
         """The replicator's state when the server replicates to Redis (``replicate_to``)."""
-        self._share_glossary()
+        self.share_glossary()
 
     @property
     def source(self) -> SourceInfo | None:
@@ -121,17 +122,22 @@ class Room:
         if self._glossary[0] is not schedule:
             names = Glossary.of({}, schedule_terms(schedule))
             self._glossary = (schedule, self.glossary_files.merged(names))
-            if isinstance(self.recognizer, LearnsGlossary):
-                self.recognizer.use_glossary(self._glossary[1])
         return self._glossary[1]
 
-    def _share_glossary(self, recognizer: Recognizer | None = None) -> None:
-        """Hand the glossary to a recognizer (the room's by default) that can use it itself:
-        the embedded engine teaches its words to its decoder. It ignores a glossary it has
-        already."""
-        recognizer = recognizer or self.recognizer
-        if isinstance(recognizer, LearnsGlossary):
-            recognizer.use_glossary(self.glossary())
+    def share_glossary(self) -> None:
+        """Hand the glossary to the engines that use it themselves (Transcribe's custom
+        vocabulary, Translate's terminology) at start and whenever it or the room's languages
+        changed; cheap when nothing did (the status tick calls it every second)."""
+        languages = (*(self.settings.languages or (self.settings.source_lang,)),
+                     *self.settings.targets)  # fmt: skip
+        glossary = self.glossary()
+        shared = self._shared_glossary
+        if shared is not None and shared[0] is glossary and shared[1] == languages:
+            return
+        self._shared_glossary = (glossary, languages)
+        for engine in (self.recognizer, self.translator):
+            if isinstance(engine, GlossaryUser):
+                engine.use_glossary(glossary, languages)
 
     @property
     def schedule_room(self) -> str:
@@ -191,7 +197,6 @@ class Room:
         if the recognizer fails, so the connection can be told without waiting for a frame.
         """
         await self.wait_previous_session()
-        self._share_glossary()  # the schedule's names may have changed since the last one
         session = AudioSession(self._hooks(), source, on_final, on_failure)
         self._session = session
         try:
@@ -253,7 +258,6 @@ class Room:
                     raise SettingsConflict("this room's recognizer cannot be rebuilt")
                 old = self.recognizer
                 new = self._rebuild_recognizer(plan.settings)
-                self._share_glossary(new)
                 if self._session is not None:
                     try:
                         await self._session.switch(plan.settings.source_lang, new)
@@ -262,11 +266,13 @@ class Room:
                             await new.close()
                         raise
                 self.recognizer = new
+                self._shared_glossary = None
                 with contextlib.suppress(EngineError):
                     await old.close()
             elif plan.restart_stream and self._session is not None:
                 await self._session.switch(plan.settings.source_lang, None)
             self.settings = plan.settings
+            self.share_glossary()
             if change.source_lang is not None or change.languages is not None:
                 self.language_override = True
             try:

@@ -29,7 +29,8 @@ import json
 import logging
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
 
 from edge_server.core.engine_api import (
     HEALTHY,
@@ -195,15 +196,20 @@ class PocketsphinxRecognizer:
         self._search = self._ladder[0].name
         self._glossary: tuple[WrittenForm, ...] = ()
 
-    def use_glossary(self, glossary: Glossary) -> None:
+    def use_glossary(self, glossary: Glossary, languages: Sequence[str] = ()) -> None:
         """Teach the worker ``glossary``'s words (now if it runs, else when it starts); the
-        same glossary again is not resent."""
+        same glossary again is not resent. ``languages`` does not matter: en-US only."""
         forms = written_forms(glossary)
         if forms == self._glossary:
             return
         self._glossary = forms
         if self._worker is not None and self._worker.alive:
             self._send_glossary(self._worker)
+
+    def glossary_status(self) -> Mapping[str, Any] | None:
+        """None: what the worker did with the glossary is in the log (the status page's
+        glossary line is about the cloud engines)."""
+        return None
 
     def _send_glossary(self, worker: _Worker) -> None:
         payload = json.dumps(forms_to_json(self._glossary)).encode()
