@@ -113,9 +113,34 @@ def hub_relay_section(h: dict[str, Any]) -> list[str]:
         f"| stream bound: length after {bound['adds']:,} adds with `MAXLEN ~ "
         f"{bound['maxlen']:,}` | {bound['length_after']:,} ({bound['bytes_after'] / 1e6:.1f} MB) |",
         "",
-        f"One hub at 50 % of this machine's core carries about {num(bench_rate)} listeners at the",
-        f"benchmark's rate of finals and about {num(talk_rate)} at a talk's (from the CPU per",
-        "1,000 above; the idle cost, heartbeats every 20 s, dominates at a talk's rate). Sizing",
-        "for a conference is in docs/hub.md, section Sizing.",
+        f"Measured: {h['listeners_connected'] // h['hubs']:,} listeners per hub, each hub at "
+        f"about {num(max(h['hub_cpu_percent']))} % of a core while finals flow. By CPU alone one "
+        f"hub at 50 % of this machine's core would carry about {num(bench_rate)} listeners at "
+        f"the benchmark's rate of finals and about {num(talk_rate)} at a talk's (the idle cost,",
+        "heartbeats every 20 s, dominates at a talk's rate); that is extrapolation, and memory",
+        f"(about {num(h.get('hub_kb_per_listener'))} KB per listener: the hubs' resident memory "
+        "before and after the listeners connected), file descriptors and the rate at which a",
+        "hub accepts a crowd of reconnecting listeners come first. Sizing for a conference is",
+        "in docs/hub.md, section Sizing.",
+        "",
+        *_latency_note(h),
+    ]
+
+
+def _latency_note(h: dict[str, Any]) -> list[str]:
+    """The run with few listeners, for the latency at the same machine load."""
+    small = h.get("small_run")
+    if not small:
+        return []
+    lat = small["latency_ms"]
+    return [
+        f"Latency and the machine: just before, {small['listeners_connected']} listeners had "
+        f"p50 {num(lat['p50'])} ms, p99 {num(lat['p99'])} ms (load "
+        f"{num(small['loadavg'][1][0])}, {small['missed']} missed). The run at "
+        f"{h['listeners_connected']:,} ran beside other sessions' Chromium and Ansible with CPU",
+        f"pressure at {num((h.get('machine') or {}).get('cpu_pressure_avg10'))} % (PSI some),",
+        "the benchmark at nice 5: its tail is time spent waiting for a CPU (the hubs used about",
+        f"{num(max(h['hub_cpu_percent']))} % of a core each). Re-run on a quiet machine for the "
+        "latency a dedicated hub gives; the counts, CPU seconds and Redis figures stand.",
         "",
     ]
