@@ -102,7 +102,9 @@ def hub_relay_section(h: dict[str, Any]) -> list[str]:
         f"{num(h['hub_idle_cpu_percent_per_1000'])} % of a core |",
         f"| hub CPU per 1,000 listeners at a talk's rate (557 finals/h per room; idle + the "
         f"per-final cost scaled) | {num(h['hub_talk_rate_cpu_percent_per_1000'])} % of a core |",
-        f"| hub resident memory | {' / '.join(num(x) for x in h['hub_rss_mb'])} MB |",
+        f"| hub resident memory, with / before the listeners | "
+        f"{' / '.join(num(x) for x in h['hub_rss_mb'])} MB / "
+        f"{' / '.join(num(x) for x in h.get('hub_rss_mb_before_listeners', []))} MB |",
         f"| Redis CPU while finals flow | {num(h['redis_cpu_percent'])} % of a core |",
         f"| Redis bytes per final (`MEMORY USAGE` of the rooms' streams after the run) | "
         f"{num(h['redis_stream_bytes_per_final_in_run'])} |",
@@ -116,8 +118,8 @@ def hub_relay_section(h: dict[str, Any]) -> list[str]:
         f"Measured: {h['listeners_connected'] // h['hubs']:,} listeners per hub, each hub at "
         f"about {num(max(h['hub_cpu_percent']))} % of a core while finals flow. By CPU alone one "
         f"hub at 50 % of this machine's core would carry about {num(bench_rate)} listeners at "
-        f"the benchmark's rate of finals and about {num(talk_rate)} at a talk's (the idle cost,",
-        "heartbeats every 20 s, dominates at a talk's rate); that is extrapolation, and memory",
+        f"the benchmark's rate of finals and about {num(talk_rate)} at a talk's; that is",
+        "extrapolation, and memory",
         f"(about {num(h.get('hub_kb_per_listener'))} KB per listener: the hubs' resident memory "
         "before and after the listeners connected), file descriptors and the rate at which a",
         "hub accepts a crowd of reconnecting listeners come first. Sizing for a conference is",
