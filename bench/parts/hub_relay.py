@@ -40,7 +40,7 @@ from typing import Any
 
 from bench.lib.engines import FRAME_BYTES, trigger_frame
 from bench.lib.loadgen import AudioSource, paced
-from bench.lib.procstat import CpuWindow, loadavg, rss_mb
+from bench.lib.procstat import CpuWindow, loadavg, percentile, rss_mb
 from bench.lib.redisproc import RedisProcess, free_port
 from bench.lib.spawn import PYTHON, child_env, listening_process, server_process, stop
 from bench.procs.hublisten import raise_fd_limit
@@ -260,6 +260,11 @@ async def _measure(
     for source in sources:
         await source.finish()
     histogram = merge_histograms([r["latency_hist_ms"] for r in results])
+    first: dict[str, float] = {}
+    for r in results:
+        for key, lag in r["first_ms"].items():
+            first[key] = min(first.get(key, lag), lag)
+    firsts = sorted(first.values())
     replicated = sum(stream_lengths.values())
     published = sum(published_count(published_dir, n) for n in ROOMS)
     connected = sum(r["listeners"] for r in results)
@@ -300,6 +305,12 @@ async def _measure(
             "p50": hist_percentile(histogram, 0.50),
             "p99": hist_percentile(histogram, 0.99),
             "max": max((r["latency_max_ms"] for r in results), default=None),
+        },
+        "first_listener_latency_ms": {
+            "count": len(firsts),
+            "p50": percentile(firsts, 0.5) if firsts else None,
+            "p99": percentile(firsts, 0.99) if firsts else None,
+            "max": firsts[-1] if firsts else None,
         },
         "hub_cpu_s": round(hub_cpu, 2),
         "hub_cpu_percent": [round(100 * w.cpu / w.wall, 1) for w in windows],

@@ -10,7 +10,8 @@ the monotonic time it was read. On ``STOP <t0>`` from stdin it reads what each r
 own pipeline trace) and prints one JSON object: the latency from the room's publication to
 receipt (a histogram in milliseconds), finals expected (every final published from ``t0``
 on, for every listener of its room) and received, missed, duplicates, out-of-order, dropped
-connections, and this process's CPU.
+connections, this process's CPU, and per final the latency of its first listener here (the
+fan-out's start: what comes later is the hub writing to the others and their reading).
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ def tally(
 ) -> dict[str, Any]:
     """Latency histogram and counts against what the rooms published from ``t0`` on."""
     histogram: Counter[int] = Counter()
+    first: dict[str, float] = {}
     expected = received = missed = duplicates = out_of_order = 0
     worst = 0.0
     for listener in listeners:
@@ -90,6 +92,8 @@ def tally(
                 lag = at - times[segment]
                 worst = max(worst, lag)
                 histogram[max(0, int(lag * 1000))] += 1
+                key = f"{listener.room}:{segment}"
+                first[key] = min(first.get(key, lag), lag)
     return {
         "expected": expected,
         "received": received,
@@ -98,6 +102,7 @@ def tally(
         "out_of_order": out_of_order,
         "latency_hist_ms": {str(k): v for k, v in sorted(histogram.items())},
         "latency_max_ms": round(worst * 1000, 2),
+        "first_ms": {k: round(v * 1000, 2) for k, v in first.items()},
     }
 
 

@@ -93,6 +93,7 @@ def hub_relay_section(h: dict[str, Any]) -> list[str]:
         f"{h['duplicates']} / {h['out_of_order']} / {h['dropped']} |",
         f"| latency publication -> remote listener, p50 / p99 / max | {num(lat['p50'])} / "
         f"{num(lat['p99'])} / {num(lat['max'])} ms ({lat['count']:,} receipts) |",
+        *_first_row(h),
         f"| hub CPU while finals flow, both hubs | {num(h['hub_cpu_s'])} CPU s in "
         f"{num(h['seconds'])} s ({' + '.join(num(x) for x in h['hub_cpu_percent'])} % of a core) |",
         f"| hub CPU per 1,000 listeners, finals flowing | {num(h['hub_cpu_percent_per_1000'])} % "
@@ -145,4 +146,16 @@ def _latency_note(h: dict[str, Any]) -> list[str]:
         f"{num(max(h['hub_cpu_percent']))} % of a core each). Re-run on a quiet machine for the "
         "latency a dedicated hub gives; the counts, CPU seconds and Redis figures stand.",
         "",
+    ]
+
+
+def _first_row(h: dict[str, Any]) -> list[str]:
+    """The latency of each final's first listener: before the fan-out."""
+    first = h.get("first_listener_latency_ms")
+    if not first:
+        return []
+    return [
+        f"| the same for each final's first listener (room, replicator, Redis, hub read: "
+        f"before the fan-out), p50 / p99 / max | {num(first['p50'])} / {num(first['p99'])} / "
+        f"{num(first['max'])} ms ({first['count']} finals) |"
     ]

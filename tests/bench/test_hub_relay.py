@@ -41,6 +41,7 @@ def test_the_tally_counts_missed_repeated_and_reordered_finals_and_the_latency()
     assert found["out_of_order"] == 2  # 4 -> 3, 3 -> 3
     assert found["latency_hist_ms"] == {"10": 1, "20": 1, "30": 1, "100": 2, "200": 2, "500": 1}
     assert found["latency_max_ms"] == 500.5
+    assert found["first_ms"] == {"a:2": 10.5, "a:3": 20.5, "a:4": 30.5}
 
 
 @pytest.mark.parametrize(
@@ -78,6 +79,9 @@ async def test_a_tiny_real_run_delivers_every_final_in_order_and_reports_it() ->
     assert lat["count"] == found["deliveries_received"]
     assert 0 < lat["p50"] <= lat["p99"] <= lat["max"] + 1
     assert found["hub_cpu_s"] > 0
+    first = found["first_listener_latency_ms"]
+    assert first["count"] == found["finals_published"]
+    assert 0 < first["p50"] <= lat["p99"]
     assert found["redis_bytes_per_final"] > found["redis_bound"]["entry_bytes"] > 300
     assert found["redis_bound"]["maxlen"] <= found["redis_bound"]["length_after"] < 10_200
     results = {"machine": MACHINE, "hub_relay": found | {"machine": MACHINE, "quick": True}}
