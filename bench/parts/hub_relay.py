@@ -43,7 +43,8 @@ from bench.lib.loadgen import AudioSource, paced
 from bench.lib.procstat import CpuWindow, loadavg, percentile, rss_mb
 from bench.lib.redisproc import RedisProcess, free_port
 from bench.lib.spawn import PYTHON, child_env, listening_process, server_process, stop
-from bench.procs.hublisten import raise_fd_limit
+from bench.lib.streamwatch import StreamWatch
+from bench.procs.hublisten import raise_fd_limit, read_published
 
 ROOMS = ("hall-a", "hall-b", "hall-c", "hall-d")
 HUBS = 2
@@ -238,6 +239,7 @@ async def _measure(
                 else:
                     source.send(SILENCE)
 
+        watch = await StreamWatch(redis.url, [STREAM_KEY.format(n) for n in ROOMS]).start()
         await paced(frames, FRAME_S, t0, step)
         for window in [*windows, redis_window]:
             window.stop()
@@ -250,6 +252,7 @@ async def _measure(
                 break
             await asyncio.sleep(0.2)
         await asyncio.sleep(5.0)  # the last finals reach every listener
+        await watch.stop()
         memory1 = redis.used_memory()
         stream_lengths = {n: redis.xlen(STREAM_KEY.format(n)) for n in ROOMS}
         stream_bytes = sum(redis.memory_usage(STREAM_KEY.format(n)) for n in ROOMS)
@@ -259,12 +262,19 @@ async def _measure(
         results = await finish_clients(clients, t0)
     for source in sources:
         await source.finish()
+    publications = {n: read_published(published_dir / f"{n}.published") for n in ROOMS}
     histogram = merge_histograms([r["latency_hist_ms"] for r in results])
     first: dict[str, float] = {}
     for r in results:
         for key, lag in r["first_ms"].items():
             first[key] = min(first.get(key, lag), lag)
     firsts = sorted(first.values())
+    to_redis = sorted(
+        1000 * (at - publications[n][segment])
+        for n in ROOMS
+        for segment, at in watch.arrived[STREAM_KEY.format(n)].items()
+        if segment in publications[n]
+    )
     replicated = sum(stream_lengths.values())
     published = sum(published_count(published_dir, n) for n in ROOMS)
     connected = sum(r["listeners"] for r in results)
@@ -305,6 +315,12 @@ async def _measure(
             "p50": hist_percentile(histogram, 0.50),
             "p99": hist_percentile(histogram, 0.99),
             "max": max((r["latency_max_ms"] for r in results), default=None),
+        },
+        "redis_arrival_latency_ms": {
+            "count": len(to_redis),
+            "p50": round(percentile(to_redis, 0.5), 2) if to_redis else None,
+            "p99": round(percentile(to_redis, 0.99), 2) if to_redis else None,
+            "max": round(to_redis[-1], 2) if to_redis else None,
         },
         "first_listener_latency_ms": {
             "count": len(firsts),

@@ -154,8 +154,17 @@ def _first_row(h: dict[str, Any]) -> list[str]:
     first = h.get("first_listener_latency_ms")
     if not first:
         return []
+    arrival = h.get("redis_arrival_latency_ms")
+    rows = []
+    if arrival:
+        rows.append(
+            f"| the same up to Redis (room, replicator: a blocking `XREAD` in the benchmark's "
+            f"process stamps each entry), p50 / p99 / max | {num(arrival['p50'])} / "
+            f"{num(arrival['p99'])} / {num(arrival['max'])} ms |"
+        )
     return [
+        *rows,
         f"| the same for each final's first listener (room, replicator, Redis, hub read: "
         f"before the fan-out), p50 / p99 / max | {num(first['p50'])} / {num(first['p99'])} / "
-        f"{num(first['max'])} ms ({first['count']} finals) |"
+        f"{num(first['max'])} ms ({first['count']} finals) |",
     ]

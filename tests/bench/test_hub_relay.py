@@ -82,6 +82,7 @@ async def test_a_tiny_real_run_delivers_every_final_in_order_and_reports_it() ->
     first = found["first_listener_latency_ms"]
     assert first["count"] == found["finals_published"]
     assert 0 < first["p50"] <= lat["p99"]
+    assert found["redis_arrival_latency_ms"]["count"] == found["finals_published"]
     assert found["redis_bytes_per_final"] > found["redis_bound"]["entry_bytes"] > 300
     assert found["redis_bound"]["maxlen"] <= found["redis_bound"]["length_after"] < 10_200
     results = {"machine": MACHINE, "hub_relay": found | {"machine": MACHINE, "quick": True}}
