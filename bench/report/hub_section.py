@@ -136,15 +136,19 @@ def _latency_note(h: dict[str, Any]) -> list[str]:
     if not small:
         return []
     lat = small["latency_ms"]
+    load = h["loadavg"]
     return [
         f"Latency and the machine: just before, {small['listeners_connected']} listeners had "
         f"p50 {num(lat['p50'])} ms, p99 {num(lat['p99'])} ms (load "
-        f"{num(small['loadavg'][1][0])}, {small['missed']} missed). The run at "
-        f"{h['listeners_connected']:,} ran beside other sessions' Chromium and Ansible with CPU",
-        f"pressure at {num((h.get('machine') or {}).get('cpu_pressure_avg10'))} % (PSI some),",
-        "the benchmark at nice 5: its tail is time spent waiting for a CPU (the hubs used about",
-        f"{num(max(h['hub_cpu_percent']))} % of a core each). Re-run on a quiet machine for the "
-        "latency a dedicated hub gives; the counts, CPU seconds and Redis figures stand.",
+        f"{num(small['loadavg'][1][0])}, {small['missed']} missed). The "
+        f"{h['listeners_connected']:,}-listener window ran at load {num(load[0][0])} -> "
+        f"{num(load[1][0])} beside other sessions' tests (CPU pressure "
+        f"{num((h.get('machine') or {}).get('cpu_pressure_avg10'))} % at the part's start), the",
+        "benchmark at nice 5: the tail is mostly waiting for a CPU (the hubs used about",
+        f"{num(max(h['hub_cpu_percent']))} % of a core each). About half the median is the "
+        'room\'s replicator, which looks for new finals every 0.1 s (the row "up to Redis").',
+        "Re-run on a quiet machine for a dedicated hub's latency; the counts, CPU seconds and",
+        "Redis figures stand.",
         "",
     ]
 
