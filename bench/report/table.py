@@ -6,6 +6,7 @@ from typing import Any
 
 from bench.report.fmt import num
 from bench.report.glossary_section import glossary_table
+from bench.report.hub_section import hub_relay_rows
 from bench.report.pi_section import pi_budget_table
 
 
@@ -106,6 +107,8 @@ def table(results: dict[str, Any]) -> str:
         out += audio_budget_rows(results["audio_budget"])
     if "glossary_wer" in results:
         out += glossary_table(results["glossary_wer"])
+    if "hub_relay" in results:
+        out += hub_relay_rows(results["hub_relay"])
     return "\n".join(out)
 
 
