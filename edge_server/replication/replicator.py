@@ -46,8 +46,9 @@ log = logging.getLogger(__name__)
 
 BATCH = 200
 """Most finals sent in one pipeline."""
-POLL_S = 0.1
-"""How often the task looks for new finals (an integer comparison while nothing is new)."""
+IDLE_S = 1.0
+"""Longest wait for the room's next final before looking again (the room wakes the task when
+it appends one, so a final goes out as soon as it is on disk)."""
 STATUS_EVERY_S = 2.0
 """How often the room's status is written (the hub marks a room stale after ``hub_stale_s``)."""
 RETRY = BackoffPolicy(first_s=0.5, factor=1.5, max_s=10.0)
@@ -58,6 +59,14 @@ class FinalsFeed(Protocol):
 
     def newest(self) -> int:
         """The room's last segment (no I/O)."""
+        ...
+
+    def arm(self) -> None:
+        """Forget earlier appends: the next :meth:`wait_appended` waits for a new one."""
+        ...
+
+    async def wait_appended(self, longest_s: float) -> None:
+        """Until the room appends a final after the last :meth:`arm`, or ``longest_s`` seconds."""
         ...
 
     async def read_after(self, segment: int, limit: int) -> list[dict[str, Any]]:
@@ -179,6 +188,7 @@ class RoomReplicator:
     async def _follow(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
+            self.feed.arm()  # before looking: an append from now on ends the wait below
             if self.feed.newest() > self.state.sent_through:
                 records = await self.feed.read_after(self.state.sent_through, BATCH)
                 if records:
@@ -187,7 +197,7 @@ class RoomReplicator:
             if loop.time() >= self._status_due:
                 await self._publish_status()
                 self._status_due = loop.time() + STATUS_EVERY_S
-            await asyncio.sleep(POLL_S)
+            await self.feed.wait_appended(max(0.0, min(IDLE_S, self._status_due - loop.time())))
 
     async def _send(self, records: list[dict[str, Any]]) -> None:
         assert self._client is not None

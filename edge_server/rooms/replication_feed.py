@@ -46,6 +46,15 @@ class TranscriptFeed:
         """The room's last segment."""
         return self.store.last_segment
 
+    def arm(self) -> None:
+        """Forget earlier appends: :meth:`wait_appended` waits for the next one."""
+        self.store.appended.clear()
+
+    async def wait_appended(self, longest_s: float) -> None:
+        """Until the room appends a final after the last :meth:`arm`, or ``longest_s`` seconds."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.store.appended.wait(), longest_s)
+
     def _read_file(self) -> list[dict[str, Any]]:
         path = self.store.path
         try:
