@@ -4,13 +4,14 @@
 #   make test-py311  the suite on Python 3.11 (Raspberry Pi OS Bookworm), if present (part of test)
 #   make bundle  the offline install bundle for the Pis (dist/edge-captions-bundle-*.tar)
 #   make test-arm64  the full arm64 converge under qemu (audio and display nodes, offline)
+#   make test-long  the long runs CI leaves out: 5 min partition, 2-hour soak, 8-hour day
 
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
 .PHONY: setup setup-dev speech-data demo serve lint typecheck pytest test test-py311 clean
-.PHONY: bundle test-arm64
+.PHONY: bundle test-arm64 test-long
 
 setup:
 	scripts/setup-system.sh run
@@ -56,6 +57,15 @@ bundle: setup-dev
 
 test-arm64: setup-dev speech-data
 	EDGE_ARM64_FULL=1 scripts/test-arm64.sh
+
+# make test-long [LONG_SOAK_HOURS=2] [LONG_DAY_HOURS=8]: the fault tests at their full length
+# (about half an hour; root): the 5 min partition, the soak and the conference day.
+LONG_SOAK_HOURS ?= 2
+LONG_DAY_HOURS ?= 8
+test-long: setup-dev speech-data
+	PARTITION_5MIN=1 SOAK_HOURS=$(LONG_SOAK_HOURS) SOAK_DAY_HOURS=$(LONG_DAY_HOURS) \
+		$(BIN)/python -m pytest tests/faults/test_partition.py tests/faults/test_soak.py \
+		tests/faults/test_conference_day.py $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-py311 .cache .mypy_cache .ruff_cache .pytest_cache demo-state
