@@ -3,11 +3,12 @@ from ``apt-get --print-uris`` (a table of apt's output), and linked from the cac
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
 
-from scripts.offline_bundle.build import debs_to_fetch, link_or_copy
+from scripts.offline_bundle.build import APT_HASHES, all_present, debs_to_fetch, link_or_copy
 
 PRINT_URIS = """\
 Reading package lists...
@@ -53,3 +54,30 @@ def test_a_cached_deb_is_linked_into_the_stage_and_a_missing_one_named(tmp_path:
     with pytest.raises(RuntimeError, match=r"did not download gone_1_arm64\.deb"):
         link_or_copy(cache / "gone_1_arm64.deb", stage / "gone_1_arm64.deb")
     assert not (stage / "gone_1_arm64.deb").exists()
+
+
+def _uri_line(name: str, data: bytes, kind: str = "MD5Sum") -> str:
+    digest = hashlib.new(APT_HASHES[kind], data).hexdigest() if kind in APT_HASHES else "00"
+    return f"'http://deb.example/debian/pool/{name}' {name} {len(data)} {kind}:{digest}\n"
+
+
+@pytest.mark.parametrize(
+    ("on_disk", "kind", "present"),
+    [
+        (b"deb", "MD5Sum", True),
+        (b"deb", "SHA256", True),
+        (b"bad", "MD5Sum", False),  # same size, other bytes: fetched again
+        (b"debx", "MD5Sum", False),  # another size
+        (None, "MD5Sum", False),  # not downloaded yet
+        (b"deb", "Checksum-FileSize", False),  # a hash this build cannot check
+    ],
+)
+def test_a_cached_deb_counts_only_with_the_indexed_size_and_hash(
+    tmp_path: Path, on_disk: bytes | None, kind: str, present: bool
+) -> None:
+    (tmp_path / "lib_1_all.deb").write_bytes(b"lib")
+    if on_disk is not None:
+        (tmp_path / "sox_1_arm64.deb").write_bytes(on_disk)
+    uris = "Need to get 6 B of archives.\n" + _uri_line("lib_1_all.deb", b"lib")
+    uris += _uri_line("sox_1_arm64.deb", b"deb", kind)
+    assert all_present(uris, tmp_path) is present
