@@ -42,7 +42,7 @@ typecheck:
 pytest:
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# make test, in three steps so the slow parts overlap (about 40 minutes on 2 cores):
+# make test, in three steps so the slow parts overlap:
 #  1. the converges (markers appliance, arm64: Debian roots, dpkg, qemu; mostly one core) in the
 #     background, their output in .cache/test-converges.log, while the rest of the suite runs
 #     on Python 3.13 (but the fault tests), then the whole suite on Python 3.11;
