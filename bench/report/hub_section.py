@@ -73,8 +73,8 @@ def hub_relay_section(h: dict[str, Any]) -> list[str]:
         "far more than a talk's 557 per hour, so the window",
         "holds enough finals. Latency runs from the room's publication (its pipeline trace",
         "reads `time.monotonic()` as the room hands the final to its own subscribers) to the",
-        "remote listener's read, so it includes the replicator's poll (every 0.1 s), Redis,",
-        "the hub's blocking read and its fan-out. "
+        "remote listener's read, so it includes the replicator (woken by the room's append),",
+        "Redis, the hub's blocking read and its fan-out. "
         + (
             f"Measured {m.get('when', '')}, load average {h['loadavg'][0]} at the start of the "
             f"window and {h['loadavg'][1]} at its end."
@@ -145,8 +145,8 @@ def _latency_note(h: dict[str, Any]) -> list[str]:
         f"{num(load[1][0])} beside other sessions' tests (CPU pressure "
         f"{num((h.get('machine') or {}).get('cpu_pressure_avg10'))} % at the part's start), the",
         "benchmark at nice 5: the tail is mostly waiting for a CPU (the hubs used about",
-        f"{num(max(h['hub_cpu_percent']))} % of a core each). About half the median is the "
-        'room\'s replicator, which looks for new finals every 0.1 s (the row "up to Redis").',
+        f'{num(max(h["hub_cpu_percent"]))} % of a core each). The row "up to Redis" is the room\'s '
+        "replicator, woken when the room appends a final (it polled every 0.1 s before).",
         "Re-run on a quiet machine for a dedicated hub's latency; the counts, CPU seconds and",
         "Redis figures stand.",
         "",
