@@ -189,6 +189,12 @@ def _serve(args: argparse.Namespace) -> int:
     return _run_app(app, settings, tls)
 
 
+LISTEN_BACKLOG = 1024
+"""Connections the kernel queues before the server accepts them (aiohttp's default is 128): a
+hub whose sibling died, or a room after a Wi-Fi blip, gets its listeners back all at once. The
+kernel caps it at ``net.core.somaxconn`` (4096 on current Debian)."""
+
+
 def _run_app(app: web.Application, settings: ServerSettings, tls: ssl.SSLContext | None) -> int:
     """Serve ``app`` until stopped: READY=1 once listening, WATCHDOG=1 while the loop turns."""
     from aiohttp import web
@@ -205,6 +211,7 @@ def _run_app(app: web.Application, settings: ServerSettings, tls: ssl.SSLContext
         print=notify.ready,
         access_log=None,
         shutdown_timeout=10.0,
+        backlog=LISTEN_BACKLOG,
     )
     return 0
 
