@@ -4,7 +4,9 @@ Parts: ``pipeline`` (overhead from audio frame to subscriber), ``listeners`` (ph
 speech), ``resources`` (CPU per room-hour and memory), ``compare`` (the reference design side
 by side), ``pi_budget`` (the embedded engine in real time on one Raspberry Pi 4 core's CPU
 budget), ``voice_screen`` (real speech to words on a kiosk in Chromium, at full speed and at
-the Pi budget), ``audio_budget`` (the audio node inside a Pi-sized CPU quota). Prints a table,
+the Pi budget), ``audio_budget`` (the audio node inside a Pi-sized CPU quota), ``glossary_wer``
+(what the glossary does to the embedded engine's word error rate on speech full of names),
+``hub_relay`` (4 rooms replicating to Redis, 2 hubs, 5,000 remote listeners). Prints a table,
 writes ``bench/results/bench.json`` and, from all results, ``docs/performance.md`` with plots
 in ``docs/performance/``.
 """
@@ -23,6 +25,8 @@ from bench.lib.procstat import loadavg, machine
 from bench.parts import (
     audio_budget,
     compare,
+    glossary_wer,
+    hub_relay,
     listeners,
     pi_budget,
     pipeline,
@@ -42,6 +46,8 @@ PARTS = {
     "pi_budget": pi_budget.measure,
     "voice_screen": voice_screen.measure,
     "audio_budget": audio_budget.measure,
+    "glossary_wer": glossary_wer.measure,
+    "hub_relay": hub_relay.measure,
 }
 
 

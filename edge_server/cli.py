@@ -73,6 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("EDGE_SERVER_LISTENER_TOKEN"),
         help="listener token (default: $EDGE_SERVER_LISTENER_TOKEN)",
     )
+    follow.add_argument(
+        "--ca-file",
+        type=Path,
+        default=os.environ.get("EDGE_SERVER_CA_FILE") or None,
+        help="CA certificate (PEM) that signed an https:// server's certificate, e.g. a venue's "
+        "own CA (default: $EDGE_SERVER_CA_FILE; else the system's store)",
+    )
     export = sub.add_parser(
         "export-talks",
         help="write each talk's transcript to a folder per talk slug (docs/talks.md)",
@@ -182,6 +189,12 @@ def _serve(args: argparse.Namespace) -> int:
     return _run_app(app, settings, tls)
 
 
+LISTEN_BACKLOG = 1024
+"""Connections the kernel queues before the server accepts them (aiohttp's default is 128): a
+hub whose sibling died, or a room after a Wi-Fi blip, gets its listeners back all at once. The
+kernel caps it at ``net.core.somaxconn`` (4096 on current Debian)."""
+
+
 def _run_app(app: web.Application, settings: ServerSettings, tls: ssl.SSLContext | None) -> int:
     """Serve ``app`` until stopped: READY=1 once listening, WATCHDOG=1 while the loop turns."""
     from aiohttp import web
@@ -198,6 +211,7 @@ def _run_app(app: web.Application, settings: ServerSettings, tls: ssl.SSLContext
         print=notify.ready,
         access_log=None,
         shutdown_timeout=10.0,
+        backlog=LISTEN_BACKLOG,
     )
     return 0
 
@@ -317,7 +331,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"edge-server follow: {exc}", file=sys.stderr)
             return 2
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(follow(args.server, args.room, args.backlog, token=args.token))
+            asyncio.run(
+                follow(args.server, args.room, args.backlog, token=args.token, ca_file=args.ca_file)
+            )
         return 0
     if args.command == "export-talks":
         return _export_talks(args)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import sys
+from pathlib import Path
 from typing import Any, TextIO
 
 import websockets
@@ -65,16 +67,39 @@ class CaptionPrinter:
         self.out.flush()
 
 
+def tls_context(ca_file: Path | None) -> ssl.SSLContext | None:
+    """The context trusting a venue's own CA (``--ca-file``) for ``https://`` servers; None
+    trusts the system's store. Raises SystemExit naming the file when it cannot be used."""
+    if ca_file is None:
+        return None
+    try:
+        return ssl.create_default_context(cafile=str(ca_file))
+    except (OSError, ssl.SSLError) as exc:
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SystemExit(f"cannot use the CA file {ca_file}: {detail}") from None
+
+
 async def follow(
-    server: str, room: str, backlog: int, out: TextIO = sys.stdout, token: str | None = None
+    server: str,
+    room: str,
+    backlog: int,
+    out: TextIO = sys.stdout,
+    token: str | None = None,
+    ca_file: Path | None = None,
 ) -> None:
     """Print captions forever, reconnecting with the shared backoff (1 s x 1.5, capped at 30 s,
     with jitter).
 
     Exits (SystemExit) when the server refuses for a reason retrying cannot fix (a token, a bad
-    request: :func:`~edge_server.contract.server_replies.is_fatal`).
+    request: :func:`~edge_server.contract.server_replies.is_fatal`), when the CA file cannot be
+    read, or when the server's certificate is not trusted (``ca_file`` names the CA that signed
+    it).
     """
     headers = {"Authorization": f"Bearer {token}"} if token else None
+    context = tls_context(ca_file)
+    tls: dict[str, Any] = (
+        {"ssl": context} if context is not None and server.startswith("https://") else {}
+    )
     partials = out.isatty()
     printer = CaptionPrinter(out, show_partials=partials)
     url = captions_url(server, room, backlog, partials)
@@ -82,7 +107,7 @@ async def follow(
     while True:
         why = "the server closed the connection"
         try:
-            async with connect(url, open_timeout=10, additional_headers=headers) as ws:
+            async with connect(url, open_timeout=10, additional_headers=headers, **tls) as ws:
                 log.info("following %s", url)
                 backoff.reset()
                 try:
@@ -103,6 +128,15 @@ async def follow(
                 shown = body.decode(errors="replace")
                 raise SystemExit(f"server refused: HTTP {response.status_code} {shown}") from None
             why = f"the server answered HTTP {response.status_code}"
+        except ssl.SSLCertVerificationError as exc:
+            hint = (
+                "pass --ca-file with the CA that signed it"
+                if ca_file is None
+                else f"{ca_file} is not the CA that signed it"
+            )
+            raise SystemExit(
+                f"the server's TLS certificate is not trusted ({exc.verify_message}); {hint}"
+            ) from None
         except (OSError, websockets.exceptions.WebSocketException, TimeoutError) as exc:
             why = f"captions connection lost ({exc})"
         delay = backoff.next_delay()

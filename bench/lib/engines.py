@@ -2,7 +2,8 @@
 
 :class:`FixedLatencyRecognizer`: audio is silence except *trigger frames*, whose first three
 samples are ``MAGIC, id & 0xFFFF, id >> 16``. Each trigger frame produces the final ``m<id>``
-exactly ``latency_s`` after the frame reached the recognizer (0: at once). No partials.
+exactly ``latency_s`` after the frame reached the recognizer (0: at once), after an optional
+fixed ``prefix`` (a sentence's worth of words, for finals of a real talk's size). No partials.
 
 :class:`FixedSynthesizer`: every sentence is ``speech_s`` seconds of deterministic PCM in
 16000-byte chunks. :class:`EchoTranslator`: ``[it] text`` for every target, at once.
@@ -44,9 +45,10 @@ def caption_id(text: str) -> int | None:
 class FixedLatencyStream:
     """One stream of :class:`FixedLatencyRecognizer`."""
 
-    def __init__(self, language: str, latency_s: float) -> None:
+    def __init__(self, language: str, latency_s: float, prefix: str = "") -> None:
         self.language = language
         self.latency_s = latency_s
+        self.prefix = prefix
         self._queue: asyncio.Queue[Hypothesis | None] = asyncio.Queue()
         self._bytes = 0
 
@@ -58,7 +60,9 @@ class FixedLatencyStream:
             magic, low, high = struct.unpack_from("<HHH", pcm)
             if magic == MAGIC:
                 end = self._bytes / BYTES_PER_SECOND
-                hyp = Hypothesis(f"m{low | high << 16}", True, start, end, self.language)
+                hyp = Hypothesis(
+                    f"{self.prefix}m{low | high << 16}", True, start, end, self.language
+                )
                 if self.latency_s > 0:
                     asyncio.get_running_loop().call_later(
                         self.latency_s, self._queue.put_nowait, hyp
@@ -79,9 +83,11 @@ class FixedLatencyStream:
 class FixedLatencyRecognizer:
     """A recognizer that answers trigger frames after a fixed delay."""
 
-    def __init__(self, latency_s: float = 0.0) -> None:
+    def __init__(self, latency_s: float = 0.0, prefix: str = "") -> None:
+        """``prefix``: words put before each final's ``m<id>`` (end it with a space)."""
         self.name = "fixed-latency"
         self.latency_s = latency_s
+        self.prefix = prefix
 
     def supported_languages(self) -> frozenset[str] | None:
         """Any language."""
@@ -89,7 +95,7 @@ class FixedLatencyRecognizer:
 
     async def open_stream(self, language: str) -> FixedLatencyStream:
         """A new stream."""
-        return FixedLatencyStream(language, self.latency_s)
+        return FixedLatencyStream(language, self.latency_s, self.prefix)
 
     def health(self) -> RecognizerHealth:
         """Nothing to report."""

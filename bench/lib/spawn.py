@@ -75,3 +75,39 @@ async def run_json(args: list[str], limit_s: float, env: Mapping[str, str] | Non
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f"{' '.join(args[:3])} failed with exit code {proc.returncode}")
     return json.loads(lines[-1])
+
+
+@contextlib.asynccontextmanager
+async def listening_process(
+    args: list[str],
+    port: int,
+    log_path: Path,
+    env: Mapping[str, str] | None = None,
+    wait_s: float = 60.0,
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """Run ``python ARGS`` (its stderr to ``log_path``) until 127.0.0.1:``port`` accepts
+    connections; yield the process; stop it by its PID."""
+    with log_path.open("ab") as log_file:
+        proc = await asyncio.create_subprocess_exec(
+            PYTHON, *args, stdout=asyncio.subprocess.DEVNULL, stderr=log_file,
+            env=child_env(env), cwd=ROOT,
+        )  # fmt: skip
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_s
+        while True:
+            if proc.returncode is not None:
+                raise RuntimeError(f"{' '.join(args[:4])} exited: see {log_path}")
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError as exc:
+                if loop.time() > deadline:
+                    what = " ".join(args[:4])
+                    raise RuntimeError(f"{what} not listening after {wait_s} s") from exc
+                await asyncio.sleep(0.2)
+                continue
+            writer.close()
+            break
+        yield proc
+    finally:
+        await stop(proc)

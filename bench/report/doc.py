@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.report.fmt import num
+from bench.report.hub_section import hub_relay_targets
 from bench.report.pi_section import pi_budget_targets
 from bench.report.sections import sections
 
@@ -25,6 +26,8 @@ def _head(results: dict[str, Any]) -> list[str]:
         "pi_budget",
         "voice_screen",
         "audio_budget",
+        "glossary_wer",
+        "hub_relay",
     )
     parts = [k for k in known if k in results]
     rows = []
@@ -44,9 +47,10 @@ def _head(results: dict[str, Any]) -> list[str]:
         "## Reproduce",
         "",
         "```sh",
-        "make bench                          # setup-dev + speech data, then every part (~35 min)",
-        "make bench BENCH_ARGS=--quick       # short runs (~10 min)",
+        "make bench                          # setup-dev + speech data, then every part (~40 min)",
+        "make bench BENCH_ARGS=--quick       # short runs (~11 min)",
         ".venv/bin/python -m bench --only pipeline compare   # some parts; others kept",
+        ".venv/bin/python -m bench.parts.hub_relay --listeners 5000   # the hub alone, no doc",
         "```",
         "",
         "It prints a table, writes `bench/results/bench.json` (every run, with the load average",
@@ -141,6 +145,8 @@ def _targets(results: dict[str, Any]) -> list[str]:
                 f"{100 * a['quota']['share_of_budget']:.1f} % of the budget used | "
                 f"{'missed' if a['dropped'] else 'met'} |"
             )
+    if "hub_relay" in results:
+        rows += hub_relay_targets(results["hub_relay"])
     return [
         "## Targets",
         "",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bench.report.fmt import num
+from bench.report.glossary_section import glossary_section
+from bench.report.hub_section import hub_relay_section
 from bench.report.pi_section import pi_budget_section
 
 
@@ -463,6 +465,8 @@ def sections(results: dict[str, Any]) -> list[str]:
         ("pi_budget", pi_budget_section),
         ("voice_screen", voice_screen_section),
         ("audio_budget", audio_budget_section),
+        ("glossary_wer", glossary_section),
+        ("hub_relay", hub_relay_section),
     ):
         if key in results:
             out += make(results[key])
@@ -475,6 +479,8 @@ def sections(results: dict[str, Any]) -> list[str]:
         "cell is also run with `fsync = false`, shown separately; the deterministic engines of",
         "bench/lib/engines.py replace the recognizer, translator and synthesizer where a section",
         "says so. State directories are fresh temporary directories on the machine's disk.",
+        "The hub part raises the open-file limit (`RLIMIT_NOFILE`) of itself and its children",
+        "to the hard limit, and the hubs' `connect_burst` and `connect_rate` as above.",
         "",
     ]
     return out

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bench.report.fmt import num
+from bench.report.glossary_section import glossary_table
+from bench.report.hub_section import hub_relay_rows
 from bench.report.pi_section import pi_budget_table
 
 
@@ -103,6 +105,10 @@ def table(results: dict[str, Any]) -> str:
         out += voice_screen_rows(results["voice_screen"])
     if "audio_budget" in results:
         out += audio_budget_rows(results["audio_budget"])
+    if "glossary_wer" in results:
+        out += glossary_table(results["glossary_wer"])
+    if "hub_relay" in results:
+        out += hub_relay_rows(results["hub_relay"])
     return "\n".join(out)
 
 

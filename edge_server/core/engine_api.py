@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
+
+from edge_server.core.glossary import Glossary
 
 
 class EngineError(RuntimeError):
@@ -122,6 +124,22 @@ class Translator(Protocol):
 
     async def translate(self, text: str, source: str, targets: Sequence[str]) -> Mapping[str, str]:
         """Translations of ``text`` for each target; a target that failed is absent."""
+        ...
+
+
+@runtime_checkable
+class GlossaryUser(Protocol):
+    """An engine that can use the room's glossary itself (optional, beside its main interface):
+    Amazon Transcribe builds a custom vocabulary from it, Amazon Translate a custom terminology.
+    The room hands it the glossary at start and whenever it changes (the schedule's names), and
+    shows :meth:`glossary_status` in ``/healthz`` and on the status page."""
+
+    def use_glossary(self, glossary: Glossary, languages: Sequence[str]) -> None:
+        """Use ``glossary`` from now on, in the background (never delays a caption).
+        ``languages``: the room's spoken language(s) first, then its translation targets."""
+
+    def glossary_status(self) -> Mapping[str, Any] | None:
+        """What became of the glossary in this engine (state, names, reasons), or None."""
         ...
 
 

@@ -8,7 +8,9 @@ What to send next is "every final after the stream's last id, in segment order".
 
 Keys (one Redis may serve a whole conference): ``edge:rooms`` (the set of room names),
 ``edge:room:{room}:finals`` (the stream), ``edge:room:{room}:status`` (the room's last status,
-JSON, with the wall time it was written so the hub can mark a silent room stale).
+JSON, with the wall time it was written so the hub can mark a silent room stale),
+``edge:room:{room}:talks`` (the room's talks, written when they change: see
+:mod:`.replicated_talks`).
 """
 
 from __future__ import annotations
@@ -42,6 +44,11 @@ def stream_key(room: str) -> str:
 def status_key(room: str) -> str:
     """The key of ``room``'s last status (JSON)."""
     return f"edge:room:{room}:status"
+
+
+def talks_key(room: str) -> str:
+    """The key of ``room``'s talks (JSON, :mod:`.replicated_talks`)."""
+    return f"edge:room:{room}:talks"
 
 
 def entry_id(segment: int) -> str:

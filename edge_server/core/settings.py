@@ -73,7 +73,8 @@ class RoomSettings:
     translator: str = "none"
     """``none`` or ``amazon-translate``."""
     terminology: tuple[str, ...] = ()
-    """Amazon Translate custom terminology names."""
+    """Amazon Translate custom terminology (one name: Translate applies one per request);
+    empty: the one built from the glossary (``cloud_glossary``)."""
     synthesizer: str = "none"
     """``none``, ``espeak`` (local espeak-ng voice, offline) or ``polly`` (Amazon Polly): speech
     for the listeners' phones."""
@@ -89,6 +90,9 @@ class RoomSettings:
     without case, spaces or punctuation (``hall-a`` matches ``Hall A``)."""
     glossary: str = ""
     """This room's glossary file (TOML), added to the conference's ``glossary``."""
+    cloud_glossary: bool = True
+    """With ``transcribe``/``amazon-translate``: build a custom vocabulary and a custom
+    terminology from the glossary (unless ``vocabulary``/``terminology`` name your own)."""
     talk_offsets: Mapping[str, float] = field(default_factory=dict)
     """Seconds by talk id that the talk's recording started after its scheduled start
     (``{"6245" = 95.0}``): that talk's exported cue times are moved back by as much."""
@@ -108,6 +112,11 @@ class RoomSettings:
         _one_of("polly_engine", self.polly_engine, POLLY_ENGINES)
         if len(self.languages) == 1:
             raise SettingsError("languages: give two or more to identify, or none")
+        if len(self.terminology) > 1:
+            raise SettingsError(
+                "terminology: Amazon Translate applies one custom terminology per request; "
+                "name one (or none: the room's glossary makes one)"
+            )
         if self.languages and self.engine != "transcribe":
             raise SettingsError("languages (automatic identification) needs engine transcribe")
         for name in ("fallback_grace_s", "voice_fallback_grace_s"):
@@ -326,6 +335,7 @@ def _room_from_mapping(data: Mapping[str, Any], base: RoomSettings, where: str) 
             raise SettingsError(f"{where}.voices must be a table of language = voice")
     for key, kind in (
         ("fallback", bool),
+        ("cloud_glossary", bool),
         ("fallback_grace_s", float),
         ("voice_fallback_grace_s", float),
     ):
@@ -414,6 +424,7 @@ _ROOM_ENV = {
     "TARGETS": "targets",
     "ENGINE": "engine",
     "FALLBACK": "fallback",
+    "CLOUD_GLOSSARY": "cloud_glossary",
     "TRANSLATOR": "translator",
     "SYNTHESIZER": "synthesizer",
     "VOICE_FALLBACK_GRACE_S": "voice_fallback_grace_s",

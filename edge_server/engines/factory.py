@@ -20,6 +20,7 @@ def transcribe_recognizer(name: str, room: RoomSettings, server: ServerSettings)
     """Amazon Transcribe for the room, configured from its settings."""
     from edge_server.engines.transcribe.options import TranscribeOptions
     from edge_server.engines.transcribe.recognizer import TranscribeRecognizer
+    from edge_server.engines.transcribe.vocabulary import VocabularyKeeper, VocabularyOptions
 
     languages = room.languages
     options = TranscribeOptions(
@@ -29,11 +30,13 @@ def transcribe_recognizer(name: str, room: RoomSettings, server: ServerSettings)
         partial_stabilization=room.stability != "off",
         stability="high" if room.stability == "off" else room.stability,  # type: ignore[arg-type]
         vocabulary_names=(room.vocabulary,) if room.vocabulary else (),
+        glossary_vocabulary=room.cloud_glossary,
         vocabulary_filter_names=(room.vocabulary_filter,) if room.vocabulary_filter else (),
         vocabulary_filter_method=room.vocabulary_filter_method,  # type: ignore[arg-type]
         rotate_after_s=server.transcribe_rotate_s,
     )
-    return TranscribeRecognizer(options, label=f"room {name}")
+    keeper = VocabularyKeeper(name, VocabularyOptions(region=options.region))
+    return TranscribeRecognizer(options, label=f"room {name}", vocabularies=keeper)
 
 
 def build_recognizer(name: str, room: RoomSettings, server: ServerSettings) -> Recognizer:
@@ -54,8 +57,11 @@ def build_recognizer(name: str, room: RoomSettings, server: ServerSettings) -> R
     raise ValueError(f"unknown engine {room.engine!r}")
 
 
-def build_translator(room: RoomSettings, server: ServerSettings) -> Translator | None:
-    """The translator a room's settings ask for, or None."""
+def build_translator(
+    room: RoomSettings, server: ServerSettings, name: str = ""
+) -> Translator | None:
+    """The translator a room's settings ask for, or None; ``name``: the room's (it names the
+    terminology built from its glossary)."""
     if room.translator == "none":
         return None
     if room.translator == "amazon-translate":
@@ -65,8 +71,10 @@ def build_translator(room: RoomSettings, server: ServerSettings) -> Translator |
             TranslateOptions(
                 region=server.aws_region or None,
                 terminology_names=room.terminology,
+                glossary_terminology=room.cloud_glossary,
                 timeout_s=server.translate_timeout_s,
-            )
+            ),
+            room=name,
         )
     raise ValueError(f"unknown translator {room.translator!r}")
 

@@ -14,12 +14,12 @@ from prometheus_client.registry import Collector
 import kiosk
 from edge_server.core.refusals import RecentRefusals
 from edge_server.core.settings import ServerSettings
-from edge_server.hub import captions, pages
+from edge_server.hub import captions, overview, pages, talks
 from edge_server.hub.conference import Conference
 from edge_server.hub.keys import CONFERENCE
 from edge_server.replication.connection import open_redis
 from edge_server.web.access import install_limiter
-from edge_server.web.app import close_sockets
+from edge_server.web.app import close_sockets, no_cache_for_pages
 from edge_server.web.app_keys import REFUSED, SETTINGS, SOCKETS, STARTED
 from edge_server.web.metrics import serve_metrics
 from edge_server.web.open_sockets import OpenSockets
@@ -88,15 +88,22 @@ def create_hub_app(settings: ServerSettings, redis_url: str) -> web.Application:
     install_limiter(app)
     app.cleanup_ctx.append(_conference_lifecycle)
     app.on_shutdown.append(close_sockets)
+    app.on_response_prepare.append(no_cache_for_pages)
     serve_metrics(app, ConferenceCollector(app[CONFERENCE]))
     app.add_routes(
         [
-            web.get("/", pages.overview_page),
-            web.get("/api/overview", pages.api_overview),
+            web.get("/", overview.overview_page),
+            web.get("/api/overview", overview.api_overview),
             web.get("/listen/{room}", pages.listen_page),
             web.get("/kiosk/{room}", pages.kiosk_page),
+            web.get("/overlay/{room}", pages.overlay_page),
             web.get("/rooms/{room}/qr.svg", pages.qr_code),
             web.get(r"/rooms/{room}/transcript.{fmt:txt|srt|vtt|jsonl}", pages.transcript_export),
+            web.get("/rooms/{room}/talks", talks.list_talks),
+            web.get(
+                r"/rooms/{room}/talks/{talk_id}/transcript.{fmt:txt|srt|vtt|jsonl}",
+                talks.talk_transcript,
+            ),
             web.get("/ws/captions/{room}", captions.captions),
             web.static("/static", kiosk.WEB_ROOT),
         ]

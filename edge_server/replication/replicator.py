@@ -36,6 +36,7 @@ from edge_server.core.replication import (
     segment_of,
     status_key,
     stream_key,
+    talks_key,
     wall_clock,
 )
 from edge_server.core.wall_time import utc_now
@@ -45,8 +46,9 @@ log = logging.getLogger(__name__)
 
 BATCH = 200
 """Most finals sent in one pipeline."""
-POLL_S = 0.1
-"""How often the task looks for new finals (an integer comparison while nothing is new)."""
+IDLE_S = 1.0
+"""Longest wait for the room's next final before looking again (the room wakes the task when
+it appends one, so a final goes out as soon as it is on disk)."""
 STATUS_EVERY_S = 2.0
 """How often the room's status is written (the hub marks a room stale after ``hub_stale_s``)."""
 RETRY = BackoffPolicy(first_s=0.5, factor=1.5, max_s=10.0)
@@ -57,6 +59,14 @@ class FinalsFeed(Protocol):
 
     def newest(self) -> int:
         """The room's last segment (no I/O)."""
+        ...
+
+    def arm(self) -> None:
+        """Forget earlier appends: the next :meth:`wait_appended` waits for a new one."""
+        ...
+
+    async def wait_appended(self, longest_s: float) -> None:
+        """Until the room appends a final after the last :meth:`arm`, or ``longest_s`` seconds."""
         ...
 
     async def read_after(self, segment: int, limit: int) -> list[dict[str, Any]]:
@@ -83,12 +93,14 @@ class RoomReplicator:
         maxlen: int,
         on_failure: FailureReport | None = None,
         reserve: ReserveSegments | None = None,
+        talks: StatusSource | None = None,
     ) -> None:
         """``status``: the room's status document (JSON-ready); ``on_failure``: told once per
         outage, in words (the room's error list); ``reserve``: told the last segment Redis (or
         the cursor file) holds, so the room never gives a new final an id at or below it (a
         restart that lost finals held in memory would otherwise reuse their ids, and the
-        stream would refuse the new finals as duplicates)."""
+        stream would refuse the new finals as duplicates); ``talks``: the room's talks
+        document (written with the status, when it changed)."""
         self.room = room
         self.url = url
         self.feed = feed
@@ -104,6 +116,8 @@ class RoomReplicator:
         self._backoff = Backoff(RETRY)
         self._client: Redis | None = None
         self._status_due = 0.0
+        self.talks = talks
+        self._talks_written: str | None = None
 
     # --- the cursor file ----------------------------------------------------------------------
 
@@ -151,6 +165,7 @@ class RoomReplicator:
             )  # fmt: skip
         if self.reserve is not None:
             self.reserve(self.state.sent_through)
+        self._talks_written = None  # a Redis that restarted empty gets them again
         await self._publish_status()  # before the room is listed: hubs find its status
         await client.sadd(ROOMS_KEY, self.room)
         if self.state.state == "failing":
@@ -173,6 +188,7 @@ class RoomReplicator:
     async def _follow(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
+            self.feed.arm()  # before looking: an append from now on ends the wait below
             if self.feed.newest() > self.state.sent_through:
                 records = await self.feed.read_after(self.state.sent_through, BATCH)
                 if records:
@@ -181,7 +197,7 @@ class RoomReplicator:
             if loop.time() >= self._status_due:
                 await self._publish_status()
                 self._status_due = loop.time() + STATUS_EVERY_S
-            await asyncio.sleep(POLL_S)
+            await self.feed.wait_appended(max(0.0, min(IDLE_S, self._status_due - loop.time())))
 
     async def _send(self, records: list[dict[str, Any]]) -> None:
         assert self._client is not None
@@ -214,6 +230,11 @@ class RoomReplicator:
         await self._client.set(
             status_key(self.room), json.dumps(document, ensure_ascii=False, default=str)
         )
+        if self.talks is not None:
+            talks = json.dumps(self.talks(), ensure_ascii=False, default=str)
+            if talks != self._talks_written:
+                await self._client.set(talks_key(self.room), talks)
+                self._talks_written = talks
 
     async def _failed(self, exc: BaseException) -> None:
         text = describe_failure(exc, self.url)

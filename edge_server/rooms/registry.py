@@ -48,7 +48,7 @@ def default_translator_factory(
     name: str, room: RoomSettings, server: ServerSettings
 ) -> Translator | None:
     """The translator a room's settings ask for, or None."""
-    return build_translator(room, server)
+    return build_translator(room, server, name)
 
 
 class RoomRegistry:
@@ -194,6 +194,7 @@ class RoomRegistry:
             await asyncio.sleep(STATUS_TICK_S)
             self.check_clock()
             for room in list(self.rooms.values()):
+                room.share_glossary()
                 room.publish_status_if_changed()
                 self.replication.start(room)
 

@@ -1,4 +1,5 @@
-"""What a room gives its replicator: its finals in transcript order, and its status.
+"""What a room gives its replicator: its finals in transcript order, its status and its talks
+(:mod:`edge_server.core.replicated_talks`).
 
 **Order and what counts.** The replicator follows the transcript by position: the file's
 finals, read from where the last read stopped, then the finals the disk refused and the store
@@ -18,11 +19,12 @@ import contextlib
 import logging
 from typing import Any
 
+from edge_server.core.replicated_talks import talks_document
 from edge_server.core.replication import pending, room_alarms
 from edge_server.core.settings import ServerSettings
 from edge_server.replication.replicator import RoomReplicator
 from edge_server.rooms.room import Room
-from edge_server.rooms.status_views import status_message, storage_alarms
+from edge_server.rooms.status_views import room_talks, status_message, storage_alarms
 from edge_server.rooms.transcript import TranscriptStore, parse_transcript
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,15 @@ class TranscriptFeed:
     def newest(self) -> int:
         """The room's last segment."""
         return self.store.last_segment
+
+    def arm(self) -> None:
+        """Forget earlier appends: :meth:`wait_appended` waits for the next one."""
+        self.store.appended.clear()
+
+    async def wait_appended(self, longest_s: float) -> None:
+        """Until the room appends a final after the last :meth:`arm`, or ``longest_s`` seconds."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.store.appended.wait(), longest_s)
 
     def _read_file(self) -> list[dict[str, Any]]:
         path = self.store.path
@@ -124,6 +135,7 @@ class Replication:
             maxlen=self.settings.replicate_maxlen,
             on_failure=room.errors.add,
             reserve=lambda segment: room.clock.segments_used(segment + 1),
+            talks=lambda: talks_document(room_talks(room)),
         )
         room.replication = replicator.state
         self.tasks[room.name] = asyncio.create_task(replicator.run(), name=f"replicate-{room.name}")

@@ -16,7 +16,13 @@ from collections.abc import Callable
 
 from edge_server.contract.uplink import StreamHello
 from edge_server.core.costs import CostMeter
-from edge_server.core.engine_api import EngineError, Recognizer, Synthesizer, Translator
+from edge_server.core.engine_api import (
+    EngineError,
+    GlossaryUser,
+    Recognizer,
+    Synthesizer,
+    Translator,
+)
 from edge_server.core.error_log import ErrorLog
 from edge_server.core.glossary import Glossary, schedule_terms
 from edge_server.core.latency import LatencyStats
@@ -66,6 +72,7 @@ class Room:
         self.glossary_files = glossary if glossary is not None else Glossary()
         """The conference's and this room's glossary files (the schedule's names join them)."""
         self._glossary: tuple[object, Glossary] = (object(), self.glossary_files)
+        self._shared_glossary: tuple[Glossary, tuple[str, ...]] | None = None
         self.talks = talks if talks is not None else TalkBoard()
         """The conference schedule (shared by every room) and the clock's state."""
         self.trace = trace
@@ -101,6 +108,7 @@ class Room:
         self._last_status = dumps_message(status_message(self))
         self.replication: ReplicationState | None = None
         """The replicator's state when the server replicates to Redis (``replicate_to``)."""
+        self.share_glossary()
 
     @property
     def source(self) -> SourceInfo | None:
@@ -115,6 +123,21 @@ class Room:
             names = Glossary.of({}, schedule_terms(schedule))
             self._glossary = (schedule, self.glossary_files.merged(names))
         return self._glossary[1]
+
+    def share_glossary(self) -> None:
+        """Hand the glossary to the engines that use it themselves (Transcribe's custom
+        vocabulary, Translate's terminology) at start and whenever it or the room's languages
+        changed; cheap when nothing did (the status tick calls it every second)."""
+        languages = (*(self.settings.languages or (self.settings.source_lang,)),
+                     *self.settings.targets)  # fmt: skip
+        glossary = self.glossary()
+        shared = self._shared_glossary
+        if shared is not None and shared[0] is glossary and shared[1] == languages:
+            return
+        self._shared_glossary = (glossary, languages)
+        for engine in (self.recognizer, self.translator):
+            if isinstance(engine, GlossaryUser):
+                engine.use_glossary(glossary, languages)
 
     @property
     def schedule_room(self) -> str:
@@ -243,11 +266,13 @@ class Room:
                             await new.close()
                         raise
                 self.recognizer = new
+                self._shared_glossary = None
                 with contextlib.suppress(EngineError):
                     await old.close()
             elif plan.restart_stream and self._session is not None:
                 await self._session.switch(plan.settings.source_lang, None)
             self.settings = plan.settings
+            self.share_glossary()
             if change.source_lang is not None or change.languages is not None:
                 self.language_override = True
             try:

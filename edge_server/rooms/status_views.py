@@ -9,13 +9,14 @@ import time
 from typing import Any, Protocol
 
 from edge_server.core.costs import CostMeter
-from edge_server.core.engine_api import Recognizer, Translator
+from edge_server.core.engine_api import GlossaryUser, Recognizer, Translator
 from edge_server.core.error_log import ErrorLog
 from edge_server.core.latency import LatencyStats
 from edge_server.core.replication import ReplicationState
 from edge_server.core.room_clock import RoomClock
 from edge_server.core.settings import RoomSettings
 from edge_server.core.talk_board import TalkBoard
+from edge_server.core.talk_listing import RoomTalks
 from edge_server.rooms.fanout import Broadcaster
 from edge_server.rooms.listener_speech import SpeechHub
 from edge_server.rooms.sources import SourceSlot
@@ -83,6 +84,20 @@ def status_message(room: RoomParts) -> dict[str, Any]:
 def talk_view(room: RoomParts) -> dict[str, Any] | None:
     """The room's current and next talk, and why it has none (None: no schedule)."""
     return room.talks.room_view(room.name, room.schedule_room, dt.datetime.now(dt.UTC))
+
+
+def room_talks(room: RoomParts) -> RoomTalks:
+    """What the room knows of its talks (its talk list and per-talk transcripts)."""
+    board = room.talks
+    return RoomTalks(
+        room=room.name,
+        schedule_room=room.schedule_room,
+        schedule=board.schedule,
+        offsets=dict(room.settings.talk_offsets),
+        steps=tuple(board.clock_steps),
+        error=board.room_error(room.name, room.schedule_room),
+        clock_synchronized=board.clock_synchronized,
+    )
 
 
 def _talk_fields(room: RoomParts) -> dict[str, Any]:
@@ -154,8 +169,36 @@ def health(room: RoomParts) -> dict[str, Any]:
         "voice_offline": room.speech.synthesizer.health().offline if room.speech else False,
         "cost": room.costs.estimate(),
         "talks": talk_view(room),
+        "cloud_glossary": cloud_glossary(room),
         "replication": room.replication.report() if room.replication else None,
     }
+
+
+def cloud_glossary(room: RoomParts) -> dict[str, Any] | None:
+    """What the cloud engines made of the glossary: Transcribe's custom vocabularies per
+    language and Translate's terminology, each ``pending``/``ready``/``failed`` (with the
+    reason) and what was left out; None when no engine uses it."""
+    view: dict[str, Any] = {}
+    for key, engine in (("recognizer", room.recognizer), ("translator", room.translator)):
+        if isinstance(engine, GlossaryUser):
+            status = engine.glossary_status()
+            if status is not None:
+                view[key] = dict(status)
+    return view or None
+
+
+def glossary_alarms(room: RoomParts) -> list[str]:
+    """A custom vocabulary or terminology that failed (the room captions without it)."""
+    view = cloud_glossary(room) or {}
+    alarms = []
+    for language, item in view.get("recognizer", {}).get("languages", {}).items():
+        if item["state"] == "failed":
+            alarms.append(f"room {room.name}: custom vocabulary ({language}) failed: "
+                          f"{item['reason']}")  # fmt: skip
+    terminology = view.get("translator", {})
+    if terminology.get("state") == "failed":
+        alarms.append(f"room {room.name}: custom terminology failed: {terminology['reason']}")
+    return alarms
 
 
 def replication_alarms(room: RoomParts) -> list[str]:

@@ -118,6 +118,9 @@ class TranscriptStore:
         self._retry_task: asyncio.Task[None] | None = None
         self._held_records: dict[int, dict[str, Any]] = {}
         """The shown records of held finals (their ``unsaved`` mark goes once written)."""
+        self.appended = asyncio.Event()
+        """Set after each :meth:`append` (written or held): a follower (the replicator) clears
+        it, looks for new finals, and waits on it instead of polling."""
         self.streams = StreamLedger()
         """How far each recent node stream's finals on disk go, as loaded at start (see
         :func:`~edge_server.core.stream_positions.ledger_from_records`); the room's clock takes
@@ -238,16 +241,19 @@ class TranscriptStore:
             self._remember(record)
             if self.unsaved.held:
                 await self._flush()  # a new final is also a retry, and comes after them
-            if not self.unsaved.held:
-                try:
-                    await asyncio.to_thread(self._write_lines, [line], item.seq)
-                except OSError as exc:
-                    self._failed(exc)
-                else:
-                    self.unsaved.succeeded()
-                    return True
-            self._hold(item, record)
-            return False
+            try:
+                if not self.unsaved.held:
+                    try:
+                        await asyncio.to_thread(self._write_lines, [line], item.seq)
+                    except OSError as exc:
+                        self._failed(exc)
+                    else:
+                        self.unsaved.succeeded()
+                        return True
+                self._hold(item, record)
+                return False
+            finally:
+                self.appended.set()
 
     def _hold(self, item: HeldFinal, record: dict[str, Any]) -> None:
         record[UNSAVED_FIELD] = True

@@ -60,8 +60,9 @@ async def close_sockets(app: web.Application) -> None:
             await ws.close(code=1001, message=SHUTDOWN_REASON)
 
 
-async def _no_cache_for_pages(request: web.Request, response: web.StreamResponse) -> None:
-    # A kiosk left running for days must pick up new page files after an upgrade.
+async def no_cache_for_pages(request: web.Request, response: web.StreamResponse) -> None:
+    """``Cache-Control: no-cache`` on the pages and their files (room servers and hubs): a
+    kiosk left running for days must pick up new page files after an upgrade."""
     if request.path.startswith(("/static/", "/kiosk/", "/listen/", "/overlay/", "/status")):
         response.headers["Cache-Control"] = "no-cache"
 
@@ -92,7 +93,7 @@ def create_app(
     app.cleanup_ctx.append(_rooms_lifecycle)
     app.cleanup_ctx.append(schedule_lifecycle)
     app.on_shutdown.append(close_sockets)
-    app.on_response_prepare.append(_no_cache_for_pages)
+    app.on_response_prepare.append(no_cache_for_pages)
     app.add_routes(
         [
             web.get("/", pages.index),

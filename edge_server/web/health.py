@@ -3,7 +3,8 @@
 It answers 200 while the server serves; ``status`` is ``ok``, or ``degraded`` with the reasons
 in ``alarms`` (a transcript the disk refuses, unsaved finals dropped, low disk space, a
 schedule that cannot be read, a room it does not know, a clock not synchronized while a schedule
-needs it), so a probe can alarm without parsing every room.
+needs it, a custom vocabulary or terminology that failed), so a probe can alarm without
+parsing every room.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from aiohttp import web
 
 from edge_server import __version__
 from edge_server.rooms.status_views import (
+    glossary_alarms,
     health,
     replication_alarms,
     storage_alarms,
@@ -28,6 +30,7 @@ async def healthz(request: web.Request) -> web.Response:
     alarms = [alarm for _, room in items for alarm in storage_alarms(room)]
     alarms += talks.alarms() + [alarm for _, room in items for alarm in talk_alarms(room)]
     alarms += [alarm for _, room in items for alarm in replication_alarms(room)]
+    alarms += [alarm for _, room in items for alarm in glossary_alarms(room)]
     return web.json_response(
         {
             "status": "degraded" if alarms else "ok",

@@ -213,7 +213,7 @@ if (address.room === null) {
 } else {
   document.title = `Captions · ${address.room}`;
   link = connectCaptions({
-    url: captionsUrl(location, address.room, { partials: true, lines: 6, token }),
+    url: captionsUrl(location, address.room, { partials: true, lines: 6, token, client: "listener" }),
     types: TYPES,
     onMessage,
     onBinary: (data) => player.pcm(data),

@@ -7,7 +7,7 @@ import { buildForm, updateFormShape } from "./room-settings-form.js";
 import { clock } from "./status-format.js";
 import {
   alarmText, costText, errorEntries, languagesText, latencyText, levelsText, listenersText,
-  sourceText, storageAlarmText, storageText,
+  replicationAlarmText, replicationText, sourceText, storageAlarmText, storageText,
 } from "./status-model.js";
 
 function fact(doc, dl, key, label) {
@@ -51,6 +51,11 @@ export function buildCard(doc, name) {
   storageAlarm.setAttribute("role", "alert");
   storageAlarm.hidden = true;
 
+  // Replication to the conference's Redis (docs/hub.md): its own alarm, as storage.
+  const replicationAlarm = el(doc, "p", "replication-alarm");
+  replicationAlarm.setAttribute("role", "alert");
+  replicationAlarm.hidden = true;
+
   const dl = el(doc, "dl", "facts");
   fact(doc, dl, "source", "Audio source");
   const signalDd = fact(doc, dl, "signal", "Signal");
@@ -65,6 +70,8 @@ export function buildCard(doc, name) {
   fact(doc, dl, "finals", "Captions");
   fact(doc, dl, "storage", "Transcript");
   fact(doc, dl, "talk", "Talk");
+  fact(doc, dl, "replication", "Replication");
+  fact(doc, dl, "glossary", "Glossary");
 
   const errorsBox = el(doc, "details", "errors");
   const summary = el(doc, "summary", "errors-title");
@@ -80,7 +87,7 @@ export function buildCard(doc, name) {
   exports.append(el(doc, "span", "", "Transcript:"));
   links.append(exports);
 
-  card.append(head, alarm, storageAlarm, dl, errorsBox, links, buildForm(doc, name));
+  card.append(head, alarm, storageAlarm, replicationAlarm, dl, errorsBox, links, buildForm(doc, name));
   return card;
 }
 
@@ -122,6 +129,16 @@ export function updateCard(card, view) {
   card.dataset.storage = view.storage?.state ?? "unknown";
   setText(q("dd.storage"), storageText(view));
 
+  const replicationAlarm = q(".replication-alarm");
+  const replicationLine = replicationAlarmText(view);
+  setText(replicationAlarm, replicationLine);
+  setShown(replicationAlarm, replicationLine !== "");
+  card.dataset.replication = view.replication?.state ?? "off";
+  const replication = q("dd.replication");
+  setText(replication, replicationText(view));
+  setShown(replication, view.replication !== null);
+  setShown(replication.previousElementSibling, view.replication !== null);
+
   setText(q("dd.source"), sourceText(view));
   const meter = q(".meter");
   const signal = view.signal;
@@ -141,6 +158,12 @@ export function updateCard(card, view) {
   setShown(talk, view.talk !== "");
   setShown(talk.previousElementSibling, view.talk !== "");
   talk.dataset.problem = String(view.talk.startsWith("⚠"));
+  // The cloud engines' vocabulary and terminology from the glossary; hidden when none uses it.
+  const glossary = q("dd.glossary");
+  setText(glossary, view.glossary);
+  setShown(glossary, view.glossary !== "");
+  setShown(glossary.previousElementSibling, view.glossary !== "");
+  glossary.dataset.problem = String(view.glossary.startsWith("⚠"));
 
   const errorsBox = q(".errors");
   setText(q(".errors-title"), view.errors.length

@@ -72,6 +72,18 @@ function costView(raw) {
   };
 }
 
+function replicationView(raw) {
+  if (!isObject(raw)) return null;
+  return {
+    target: str(raw.target),
+    state: str(raw.state, "connecting"),
+    error: str(raw.error),
+    behind: num(raw.behind) ?? 0,
+    sentThrough: num(raw.sent_through) ?? 0,
+    failingSince: num(raw.failing_since),
+  };
+}
+
 function errorsView(raw, lastError) {
   const errors = (Array.isArray(raw) ? raw : [])
     .filter((e) => isObject(e) && typeof e.message === "string")
@@ -203,6 +215,8 @@ export function roomView(name, raw, token = null) {
     listenUrl,
     links: roomLinks(name, listenUrl, token),
     talk: roomTalkText(room.talks),
+    replication: replicationView(room.replication),
+    glossary: cloudGlossaryText(room.cloud_glossary),
   };
   view.alarm = roomAlarm(view);
   view.storageAlarm = storageAlarm(view);
@@ -271,6 +285,42 @@ export function storageAlarmText(view) {
   return "";
 }
 
+/**
+ * The "Glossary" line: what Amazon Transcribe's custom vocabulary (per language) and Amazon
+ * Translate's terminology made of the room's glossary (docs/glossary.md); "" when no cloud engine
+ * uses it. A failure starts with "⚠" and gives the service's reason.
+ * @param {any} raw `cloud_glossary` of `/api/status`
+ */
+export function cloudGlossaryText(raw) {
+  if (!isObject(raw)) return "";
+  const parts = [];
+  const rec = isObject(raw.recognizer) ? raw.recognizer : {};
+  if (rec.vocabulary === "configured") {
+    parts.push(`vocabulary ${strings(rec.names).join(", ")} (configured)`);
+  }
+  const langs = isObject(rec.languages) ? rec.languages : {};
+  for (const lang of Object.keys(langs).sort()) {
+    const v = isObject(langs[lang]) ? langs[lang] : {};
+    const state = str(v.state, "?");
+    if (state === "empty") continue;
+    const left = Array.isArray(v.dropped) && v.dropped.length
+      ? `, ${v.dropped.length} left out` : "";
+    parts.push(state === "failed"
+      ? `⚠ vocabulary ${lang} failed: ${str(v.reason, "no reason given")}`
+      : `vocabulary ${lang} ${state} (${num(v.phrases) ?? 0} phrases${left})`);
+  }
+  const term = isObject(raw.translator) ? raw.translator : {};
+  if (term.terminology === "configured") {
+    parts.push(`terminology ${strings(term.names).join(", ")} (configured)`);
+  } else if (term.terminology === "glossary" && term.state !== "none") {
+    parts.push(term.state === "failed"
+      ? `⚠ terminology failed: ${str(term.reason, "no reason given")}`
+      : `terminology ${str(term.state, "?")} (${num(term.terms) ?? 0} terms)`);
+  }
+  parts.sort((a, b) => Number(b.startsWith("⚠")) - Number(a.startsWith("⚠")));
+  return parts.join(" · ");
+}
+
 /** The "Transcript" line: saved or not, free space, the last storage problem. */
 export function storageText(view) {
   const s = view.storage;
@@ -282,6 +332,31 @@ export function storageText(view) {
   const last = s.lastError ? ` · last problem ${s.lastError} at ${clock(s.lastErrorAt || null)}`
     : "";
   return `saved on disk${free}${last}`;
+}
+
+/**
+ * The card's replication alarm (docs/hub.md): while the room cannot copy its finals to Redis
+ * (a wrong password, an unreachable broker), in words; "" while it works or is not configured.
+ */
+export function replicationAlarmText(view) {
+  const r = view.replication;
+  if (r === null || r.state !== "failing") return "";
+  const since = r.failingSince !== null ? ` since ${clock(new Date(r.failingSince * 1000))}` : "";
+  return `REPLICATION FAILING — ${r.error || "Redis does not answer"} (${r.target})${since}: ` +
+    `${captions(r.behind)} not copied yet (kept on the Pi, sent in order when it answers). ` +
+    "Captions in the room are not affected.";
+}
+
+/** The "Replication" line: where the finals are copied and how far (hidden without it). */
+export function replicationText(view) {
+  const r = view.replication;
+  if (r === null) return "";
+  if (r.state === "failing") return `FAILING to ${r.target}: ${r.error || "?"}`;
+  if (r.state === "ok") {
+    const behind = r.behind > 0 ? ` · ${captions(r.behind)} to send` : " · up to date";
+    return `to ${r.target}${behind}`;
+  }
+  return `connecting to ${r.target}…`;
 }
 
 /** The signal levels next to the meter. */

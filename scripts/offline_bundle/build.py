@@ -9,6 +9,8 @@ for the foreign architecture with a private apt state (no root, no emulation).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import logging
 import os
@@ -18,7 +20,7 @@ import sys
 import tarfile
 import tempfile
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,12 +135,14 @@ def project_wheel(into: Path) -> Path:
 
 
 def locked_requirements(into: Path) -> Path:
-    """``uv export --frozen --no-dev``: the run-time requirements with uv.lock's hashes."""
+    """``uv export --frozen --no-dev``: the run-time requirements with uv.lock's hashes (no
+    header: it would name the temporary output file, and the same lock must give the same
+    file, so the same manifest)."""
     out = into / REQUIREMENTS
     _run(
         [
             _uv(), "export", "--frozen", "--no-dev", "--no-emit-project", "--quiet",
-            "--format", "requirements-txt", "--output-file", str(out),
+            "--no-header", "--format", "requirements-txt", "--output-file", str(out),
         ],
         cwd=ROOT,
     )  # fmt: skip
@@ -150,12 +154,17 @@ def download_wheels(requirements: Path, cache: Path, machine: str, pythons: Iter
     into ``cache`` (binary wheels only, hashes checked; present files are not fetched again).
 
     The markers are evaluated here for the target (not for the Python running pip), and each
-    pip call gets the pinned names without markers.
+    pip call gets the pinned names without markers. A Python whose every requirement already
+    has a wheel in ``cache`` (with a hash from the lock) asks the index nothing.
     """
     locked = parse_requirements(requirements.read_text())
     cache.mkdir(parents=True, exist_ok=True)
+    available = {p.name: sha256_file(p) for p in cache.glob("*.whl")}
     for python in pythons:
         needed = [r for r in locked if applies(r, machine, python)]
+        if all(wheel_for(r, available, machine, python) is not None for r in needed):
+            log.info("bundle: every wheel for Python %s already downloaded", python)
+            continue
         pinned = cache / f"requirements-{python}.txt"
         pinned.write_text(
             "".join(
@@ -189,14 +198,31 @@ def pick_wheels(requirements: Path, cache: Path, machine: str, pythons: Iterable
     return chosen
 
 
-def download_debs(packages: Sequence[str], arch: str, suite: str, mirror: str, into: Path) -> None:
+def download_debs(
+    packages: Sequence[str],
+    arch: str,
+    suite: str,
+    mirror: str,
+    into: Path,
+    cache: Path | None = None,
+) -> list[str]:
     """Download ``packages`` for ``arch`` from ``suite`` with every dependency (from an empty
-    package state: nothing is assumed installed) into ``into``, with a private apt state."""
-    with tempfile.TemporaryDirectory(prefix="bundle-apt-") as tmp:
-        state = Path(tmp)
+    package state: nothing is assumed installed) into ``into``, with a private apt state;
+    returns the ``.deb`` file names.
+
+    With a ``cache`` folder (``--work``), apt's package lists and the downloaded ``.deb`` files
+    are kept there between builds: a build fetches only the lists that changed and the
+    ``.deb`` files it does not have yet (a grown package list fetches only the new ones), and
+    links the ones this package set needs into ``into``.
+    """
+    cache = cache.resolve() if cache is not None else None  # apt wants absolute paths
+    with tempfile.TemporaryDirectory(prefix="bundle-apt-") as tmp, _locked(cache):
+        state = cache / f"apt-{arch}-{suite}" if cache is not None else Path(tmp) / "state"
+        archives = cache / f"debs-{arch}-{suite}" if cache is not None else into
         for sub in ("etc/apt.conf.d", "etc/preferences.d", "etc/sources.list.d", "lists/partial"):
-            (state / sub).mkdir(parents=True)
-        (into / "partial").mkdir(parents=True, exist_ok=True)
+            (state / sub).mkdir(parents=True, exist_ok=True)
+        for folder in (archives, into, Path(tmp) / "none"):
+            (folder / "partial").mkdir(parents=True, exist_ok=True)
         (state / "status").write_text("")
         (state / "etc/sources.list").write_text(
             f"deb [arch={arch} signed-by={KEYRING}] {mirror} {suite} main\n"
@@ -207,30 +233,110 @@ def download_debs(packages: Sequence[str], arch: str, suite: str, mirror: str, i
             "Dir::State::Lists": state / "lists",
             "Dir::State::status": state / "status",
             "Dir::Cache": state / "cache",
-            "Dir::Cache::archives": into,
             "APT::Architecture": arch,
             "APT::Architectures::": arch,
             "Debug::NoLocking": "1",
             "Acquire::Languages": "none",
         }
         apt = ["apt-get", "-q", *[a for k, v in options.items() for a in ("-o", f"{k}={v}")]]
+        install = ["install", "-y", "--no-install-recommends", *packages]
         _run([*apt, "update"])
-        _run([*apt, "install", "--download-only", "-y", "--no-install-recommends", *packages])
-        shutil.rmtree(into / "partial", ignore_errors=True)
-        (into / "lock").unlink(missing_ok=True)
+        # Every file the set needs (an empty archive folder: apt lists them all), then only
+        # the missing ones fetched into ``archives``.
+        uris = _run([*apt, "-o", f"Dir::Cache::archives={tmp}/none", "--print-uris", *install])
+        needed = debs_to_fetch(uris)
+        if archives == into or not all_present(uris, archives):
+            _run([*apt, "-o", f"Dir::Cache::archives={archives}", "--download-only", *install])
+        else:
+            log.info("bundle: every .deb already downloaded (%d)", len(needed))
+        for folder in (archives, into):
+            shutil.rmtree(folder / "partial", ignore_errors=True)
+            (folder / "lock").unlink(missing_ok=True)
+        if archives != into:
+            for name in needed:
+                link_or_copy(archives / name, into / name)
+        return needed
 
 
-def write_apt_index(debs: Path) -> None:
+# The hashes ``apt-get --print-uris`` gives (from the signed index): apt's name -> hashlib's.
+APT_HASHES = {"MD5Sum": "md5", "SHA1": "sha1", "SHA256": "sha256", "SHA512": "sha512"}
+
+
+def all_present(print_uris: str, archives: Path) -> bool:
+    """Whether every file ``apt-get --print-uris`` names is in ``archives`` with the size and
+    hash it gives (checked against the mirror's signed index; a file with a hash apt did not
+    give counts as missing: apt fetches it)."""
+    for line in print_uris.splitlines():
+        fields = line.split()
+        if not (len(fields) >= 4 and fields[0].startswith("'") and fields[1].endswith(".deb")):
+            continue
+        path, size, (kind, _, expected) = archives / fields[1], fields[2], fields[3].partition(":")
+        if kind not in APT_HASHES or not path.is_file() or str(path.stat().st_size) != size:
+            return False
+        digest = hashlib.new(APT_HASHES[kind], usedforsecurity=False)
+        with open(path, "rb") as src:
+            for block in iter(lambda: src.read(1 << 20), b""):
+                digest.update(block)
+        if digest.hexdigest() != expected.lower():
+            return False
+    return True
+
+
+@contextlib.contextmanager
+def _locked(cache: Path | None) -> Iterator[None]:
+    """Hold ``cache``'s lock file (one build at a time uses its apt state); nothing without."""
+    if cache is None:
+        yield
+        return
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / "apt.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def debs_to_fetch(print_uris: str) -> list[str]:
+    """The ``.deb`` file names of ``apt-get --print-uris install`` (``'URI' FILE SIZE HASH``)."""
+    names = []
+    for line in print_uris.splitlines():
+        fields = line.split()
+        if len(fields) >= 2 and fields[0].startswith("'") and fields[1].endswith(".deb"):
+            names.append(fields[1])
+    if not names:
+        raise RuntimeError(f"apt-get listed no package to download:\n{print_uris[-3000:]}")
+    return sorted(names)
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """A hard link of ``source`` at ``target`` (a copy across file systems)."""
+    if not source.is_file():
+        raise RuntimeError(f"apt-get did not download {source.name} into {source.parent}")
+    target.unlink(missing_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def write_apt_index(debs: Path, controls: Path | None = None) -> None:
     """``Packages`` and ``Release`` for a flat repository of the ``.deb`` files of ``debs``
-    (what dpkg-scanpackages writes, with dpkg-deb only)."""
+    (what dpkg-scanpackages writes, with dpkg-deb only). With ``controls``, each package's
+    control fields are kept there by file name and size (a ``.deb`` of the archive never
+    changes under its name) and read from there next time."""
     stanzas = []
     for deb in sorted(debs.glob("*.deb")):
-        control = subprocess.run(
-            ["dpkg-deb", "--field", str(deb)], capture_output=True, text=True, check=True
-        ).stdout.rstrip("\n")
+        size = deb.stat().st_size
+        kept = controls / f"{deb.name}.{size}.control" if controls is not None else None
+        if kept is not None and kept.is_file():
+            control = kept.read_text()
+        else:
+            control = subprocess.run(
+                ["dpkg-deb", "--field", str(deb)], capture_output=True, text=True, check=True
+            ).stdout.rstrip("\n")
+            if kept is not None:
+                kept.parent.mkdir(parents=True, exist_ok=True)
+                kept.write_text(control)
         stanzas.append(
-            f"{control}\nFilename: ./{deb.name}\nSize: {deb.stat().st_size}\n"
-            f"SHA256: {sha256_file(deb)}\n"
+            f"{control}\nFilename: ./{deb.name}\nSize: {size}\nSHA256: {sha256_file(deb)}\n"
         )
     packages = debs / "Packages"
     packages.write_text("\n".join(stanzas))
@@ -259,8 +365,11 @@ def build(options: BuildOptions) -> Path:
             shutil.copy2(path, stage / WHEELS / path.name)
         packages = sorted({*role_packages(ROOT / "ansible/roles"), *ANSIBLE_PACKAGES})
         packages = sorted({*packages, *options.extra_debs})
-        download_debs(packages, options.arch, options.suite, options.mirror, stage / DEBS)
-        write_apt_index(stage / DEBS)
+        download_debs(
+            packages, options.arch, options.suite, options.mirror, stage / DEBS, options.work
+        )
+        controls = options.work / f"controls-{options.arch}" if options.work else None
+        write_apt_index(stage / DEBS, controls)
         version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
         files = {
             str(p.relative_to(stage)): sha256_file(p)

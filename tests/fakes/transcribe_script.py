@@ -67,6 +67,18 @@ class RecordedStream:
         return self.headers.get(name)
 
     @property
+    def vocabulary_name(self) -> str | None:
+        """The custom vocabulary the stream was opened with (a fixed language), or None."""
+        return self.headers.get("x-amzn-transcribe-vocabulary-name")
+
+    @property
+    def vocabulary_names(self) -> list[str]:
+        """The custom vocabularies of a stream that identifies the language (one per
+        language), or []."""
+        value = self.headers.get("x-amzn-transcribe-vocabulary-names")
+        return value.split(",") if value else []
+
+    @property
     def access_key(self) -> str | None:
         """The access key id from the SigV4 ``Authorization`` header."""
         auth = self.headers.get("authorization", "")

@@ -2,14 +2,25 @@
 
 boto3 posts ``/`` with ``X-Amz-Target: AWSShineFrontendService_20170701.TranslateText`` and an
 ``application/x-amz-json-1.1`` body. The answer is ``[<target>] <text>``, after a per-target
-delay if scripted, or a scripted error.
+delay if scripted, or a scripted error. With ``words`` (target -> word -> translation) those
+words are "translated"; a custom terminology named in the call keeps its terms as its target
+column says (so a name stays a name).
+
+Custom terminologies: ``ImportTerminology`` (CSV: a header of language codes, a row per term;
+``MergeStrategy`` ``OVERWRITE``; ``UNI`` or ``MULTI``) and ``GetTerminology``, kept in
+``terminologies``; ``TranslateText`` refuses more than one terminology name or an unknown one
+like the service. ``refuse_terminology`` answers the terminology calls with a scripted error.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import csv
+import io
 import json
+import re
 import ssl
 import time
 from dataclasses import dataclass, field
@@ -17,7 +28,29 @@ from typing import Any
 
 from aiohttp import web
 
-TARGET = "AWSShineFrontendService_20170701.TranslateText"
+PREFIX = "AWSShineFrontendService_20170701."
+TARGET = PREFIX + "TranslateText"
+
+
+@dataclass
+class FakeTerminology:
+    """One imported terminology."""
+
+    name: str
+    description: str
+    directionality: str
+    languages: list[str]
+    rows: list[list[str]]
+    csv_text: str
+
+    def pairs(self, source: str, target: str) -> list[tuple[str, str]]:
+        """(source term, target term) usable from ``source`` to ``target``."""
+        if source not in self.languages or target not in self.languages:
+            return []
+        if self.directionality != "MULTI" and self.languages[0] != source:
+            return []
+        s, t = self.languages.index(source), self.languages.index(target)
+        return [(row[s], row[t]) for row in self.rows if row[s]]
 
 
 @dataclass
@@ -44,6 +77,13 @@ class TranslateFake:
     failures: dict[str, tuple[int, str, str]] = field(default_factory=dict)
     """target -> (HTTP status, error code, message)."""
     ssl_context: ssl.SSLContext | None = None
+    words: dict[str, dict[str, str]] = field(default_factory=dict)
+    """target -> {word: its "translation"} (whole words, as written)."""
+    refuse_terminology: tuple[int, str, str] | None = None
+    """Answer ImportTerminology and GetTerminology with (status, code, message)."""
+    terminologies: dict[str, FakeTerminology] = field(default_factory=dict)
+    terminology_calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """(ImportTerminology or GetTerminology, the request body), in order."""
     calls: list[TranslateCall] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     _closing: asyncio.Event = field(default_factory=asyncio.Event)
@@ -51,6 +91,9 @@ class TranslateFake:
 
     async def _handle(self, request: web.Request) -> web.Response:
         body = json.loads(await request.read())
+        operation = request.headers.get("X-Amz-Target", "").removeprefix(PREFIX)
+        if operation in ("ImportTerminology", "GetTerminology"):
+            return self._terminology(operation, body)
         call = TranslateCall(
             body=body,
             target_header=request.headers.get("X-Amz-Target", ""),
@@ -68,13 +111,96 @@ class TranslateFake:
             return self._error(400, "UnknownOperationException", call.target_header)
         if target in self.failures:
             return self._error(*self.failures[target])
-        answer = {
-            "TranslatedText": f"[{target}] {body['Text']}",
-            "SourceLanguageCode": body["SourceLanguageCode"],
+        names = body.get("TerminologyNames", [])
+        if len(names) > 1:
+            return self._error(400, "ValidationException", "only one terminology per request")
+        if names and names[0] not in self.terminologies:
+            return self._error(400, "ResourceNotFoundException", f"no terminology {names[0]}")
+        source = body["SourceLanguageCode"]
+        pairs = self.terminologies[names[0]].pairs(source, target) if names else []
+        text, applied = self._translate(body["Text"], self.words.get(target, {}), pairs)
+        answer: dict[str, Any] = {
+            "TranslatedText": f"[{target}] {text}",
+            "SourceLanguageCode": source,
             "TargetLanguageCode": target,
-            "AppliedTerminologies": [{"Name": n} for n in body.get("TerminologyNames", [])],
         }
+        if names:
+            answer["AppliedTerminologies"] = [
+                {
+                    "Name": names[0],
+                    "Terms": [{"SourceText": s, "TargetText": t} for s, t in applied],
+                }
+            ]
         return web.json_response(answer, content_type="application/x-amz-json-1.1")
+
+    @staticmethod
+    def _translate(
+        text: str, words: dict[str, str], pairs: list[tuple[str, str]]
+    ) -> tuple[str, list[tuple[str, str]]]:
+        """Terms (exact, whole words) become their target form and are left alone; the other
+        words go through ``words``."""
+        applied: list[tuple[str, str]] = []
+        pieces: list[str] = []
+        pattern = "|".join(
+            r"(?<!\w)" + re.escape(s) + r"(?!\w)"
+            for s, _ in sorted(pairs, key=lambda p: -len(p[0]))
+        )
+        rest = text
+        while pattern and (match := re.search(pattern, rest)):
+            pieces.append(_words(rest[: match.start()], words))
+            term = match.group(0)
+            written = dict(pairs)[term]
+            pieces.append(written)
+            applied.append((term, written))
+            rest = rest[match.end() :]
+        pieces.append(_words(rest, words))
+        return "".join(pieces), applied
+
+    def _terminology(self, operation: str, body: dict[str, Any]) -> web.Response:
+        self.terminology_calls.append((operation, body))
+        if self.refuse_terminology is not None:
+            return self._error(*self.refuse_terminology)
+        name = str(body.get("Name", ""))
+        if not re.fullmatch(r"([A-Za-z0-9-]_?)+", name) or len(name) > 256:
+            return self._error(400, "InvalidParameterValueException", f"bad name {name!r}")
+        if operation == "GetTerminology":
+            found = self.terminologies.get(name)
+            if found is None:
+                return self._error(400, "ResourceNotFoundException", f"no terminology {name}")
+            return self._ok({"TerminologyProperties": self._properties(found)})
+        data = body.get("TerminologyData", {})
+        if body.get("MergeStrategy") != "OVERWRITE" or data.get("Format") != "CSV":
+            return self._error(400, "InvalidParameterValueException", "OVERWRITE and CSV only")
+        text = base64.b64decode(data["File"]).decode("utf-8")
+        rows = [row for row in csv.reader(io.StringIO(text)) if row]
+        if len(rows) < 2 or len(rows[0]) < 2 or any(len(r) != len(rows[0]) for r in rows):
+            return self._error(400, "InvalidParameterValueException", "malformed terminology")
+        found = FakeTerminology(
+            name,
+            str(body.get("Description", "")),
+            str(data.get("Directionality", "UNI")),
+            rows[0],
+            rows[1:],
+            text,
+        )
+        self.terminologies[name] = found
+        return self._ok({"TerminologyProperties": self._properties(found)})
+
+    @staticmethod
+    def _properties(found: FakeTerminology) -> dict[str, Any]:
+        return {
+            "Name": found.name,
+            "Description": found.description,
+            "SourceLanguageCode": found.languages[0],
+            "TargetLanguageCodes": found.languages[1:],
+            "Directionality": found.directionality,
+            "TermCount": len(found.rows),
+            "Format": "CSV",
+        }
+
+    @staticmethod
+    def _ok(body: dict[str, Any]) -> web.Response:
+        return web.json_response(body, content_type="application/x-amz-json-1.1")
 
     @staticmethod
     def _error(status: int, code: str, message: str) -> web.Response:
@@ -109,3 +235,10 @@ class TranslateFake:
         self._closing.set()
         if self._runner is not None:
             await asyncio.wait_for(self._runner.cleanup(), 10)
+
+
+def _words(text: str, words: dict[str, str]) -> str:
+    """``text`` with each whole word found in ``words`` replaced."""
+    if not words:
+        return text
+    return re.sub(r"\w+", lambda m: words.get(m.group(0), m.group(0)), text)

@@ -244,3 +244,52 @@ async def test_a_missing_ca_file_is_named(
     )
     assert code == 4, err
     assert f"cannot use the CA file {missing}: No such file or directory" in err
+
+
+async def _follow(server: HttpsServer, *extra: str) -> asyncio.subprocess.Process:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDGE_SERVER_")}
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "edge_server.cli", "follow", "main", "--server", server.url,
+        "--token", LISTENER_TOKEN, *extra,
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
+async def test_follow_over_https_trusts_the_venue_ca_it_is_given(
+    https_server: HttpsServer, librivox_files: list[tuple[Path, str]], tmp_path: Path
+) -> None:
+    server = https_server
+    code, _, err = await stream_file(
+        server,
+        librivox_files[1][0],
+        EDGE_AUDIO_TOKEN=AUDIO_TOKEN,
+        EDGE_AUDIO_CA_FILE=str(server.ca.ca_file),
+    )
+    assert code == 0, err
+
+    # Without the CA: not trusted, said once with what to pass, and no endless retrying.
+    refused = await _follow(server)
+    out_b, err_b = await asyncio.wait_for(refused.communicate(), 60)
+    assert refused.returncode == 1, (out_b, err_b)
+    assert "TLS certificate is not trusted" in err_b.decode()
+    assert "pass --ca-file" in err_b.decode()
+
+    # A CA file that cannot be read is named, before any connection.
+    missing = tmp_path / "venue-ca.pem"
+    unreadable = await _follow(server, "--ca-file", str(missing))
+    _, err_b = await asyncio.wait_for(unreadable.communicate(), 60)
+    assert unreadable.returncode == 1
+    assert f"cannot use the CA file {missing}: No such file or directory" in err_b.decode()
+
+    # With it: the backlog arrives over wss://.
+    follower = await _follow(server, "--ca-file", str(server.ca.ca_file))
+    assert follower.stdout is not None
+    try:
+        lines: list[str] = []
+        while not any("young man" in line for line in lines):
+            line = await asyncio.wait_for(follower.stdout.readline(), 60)
+            assert line, lines
+            lines.append(line.decode())
+    finally:
+        follower.terminate()
+        await follower.wait()

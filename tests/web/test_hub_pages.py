@@ -1,11 +1,12 @@
 """The pages against a conference hub, in real Chromium: a two-room conference replicating to a
 real redis-server; the listener page and the kiosk served by the hub show the room's finals
 (unchanged pages), and the overview shows both rooms with a no-signal alarm for the room whose
-source is silent."""
+source is silent, and the hall's talk on now and the next one (the hall has a schedule)."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -33,11 +34,29 @@ ADMIN = "A" * 20
 async def conference(
     redis_server: RedisServer, tmp_path: Path, live_server: LiveServers
 ) -> AsyncIterator[tuple[LiveServer, LiveHub]]:
-    """One room server with rooms ``hall`` and ``annex``, and a hub on the same Redis."""
+    """One room server with rooms ``hall`` (in the schedule) and ``annex``, and a hub on the
+    same Redis."""
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    schedule = tmp_path / "schedule.xml"
+    schedule.write_text(
+        '<schedule><day date="2026-01-01"><room name="Hall">'
+        + "".join(
+            f'<event id="{i}"><date>{start.isoformat()}</date><start>{start:%H:%M}</start>'
+            f"<duration>00:30</duration><room>Hall</room><title>{title}</title>"
+            f"<persons><person>{who}</person></persons></event>"
+            for i, (start, title, who) in enumerate(
+                [(now - dt.timedelta(minutes=1), "Keynote", "Ada Lovelace"),
+                 (now + dt.timedelta(minutes=29), "Lightning talks", "Grace Hopper")]
+            )
+        )
+        + "</room></day></schedule>"
+    )  # fmt: skip
     settings = make_settings(
         tmp_path / "state",
         replicate_to=redis_server.url,
         max_frame_bytes=16000,
+        schedule=str(schedule),
+        trust_clock=True,  # this machine's clock may not be NTP-synchronized
         default_room=RoomSettings(targets=("it",)),
     )
     room = await live_server(
@@ -86,6 +105,10 @@ async def test_listener_kiosk_and_overview_pages_work_against_a_hub(
         annex_row = page.locator("tr[data-room='annex'] .alarms")
         await expect(annex_row).to_contain_text("no signal (the source is silent)")
         await expect(page.locator("tr[data-room='hall'] .alarms")).not_to_contain_text("no signal")
+        talk = page.locator("tr[data-room='hall'] .talk")
+        await expect(talk.locator(".now")).to_contain_text("Now: Keynote (Ada Lovelace) until")
+        await expect(talk.locator(".next")).to_contain_text("Next: Lightning talks (Grace Hopper)")
+        await expect(page.locator("tr[data-room='annex'] .talk")).to_have_text("")
 
         listener = await context.new_page()
         listener.set_default_timeout(UI_WAIT_MS)

@@ -102,6 +102,29 @@ async def test_refused_kiosk_says_so_and_the_status_page_lists_it(
     await expect(page.locator(".banner")).to_be_hidden()
 
 
+async def test_a_refused_phone_is_listed_as_a_phone(
+    page: Page, browser: Browser, server: LiveServer
+) -> None:
+    """The listener page says what it is (``client=listener``), so a phone with an old QR code
+    is told apart from a kiosk on the status page."""
+    await page.goto(f"{server.http}/listen/main?token={OLD_TOKEN}")
+    app = page.locator('[data-part="app"]')
+    await expect(app).to_have_attribute("data-connection", "refused")
+    refused = (await _api_status(server))["refused"]
+    assert isinstance(refused, list)
+    assert [(e["room"], e["client"], e["reason"]) for e in refused] == [
+        ("main", "listener", "token_wrong")
+    ]
+    status = await browser.new_page()
+    try:
+        await status.goto(f"{server.http}/status?token={ADMIN}")
+        await expect(status.locator("#refused li")).to_contain_text(
+            "Phone 127.0.0.1 (room main): wrong token", timeout=UI_WAIT_MS
+        )
+    finally:
+        await status.close()
+
+
 def test_refusals_are_bounded_counted_and_forgotten() -> None:
     refusals = RecentRefusals(max_entries=2, keep_s=100)
     refusals.record("10.0.0.1", "a", "kiosk", "token_wrong", now=0)

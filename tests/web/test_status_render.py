@@ -451,7 +451,7 @@ async def test_storage_alarm_is_its_own_line_beside_the_signal_alarm(page: Page)
           out[key] = {kind: view.storageAlarm, text: alarm.textContent, hidden: alarm.hidden,
                       card: card.dataset.storage, signal: card.dataset.alarm,
                       line: card.querySelector('dd.storage').textContent,
-                      alerts: card.querySelectorAll('[role=alert]').length};
+                      alerts: card.querySelectorAll('[role=alert]:not([hidden])').length};
         }
         return out;""",
         {"room": ROOM, "cases": STORAGE_CASES},
@@ -497,3 +497,110 @@ async def test_the_languages_line_names_the_voice_speaking_now(page: Page) -> No
         "voice espeak (standing in: Polly unavailable)",
         "speaks en-US → it, de (amazon-translate)",  # no speech: no voice named
     ]
+
+
+REPLICATION_CASES = {
+    "off": None,
+    "ok": {"target": "redis://:***@hub:6379/0", "state": "ok", "error": None,
+           "sent_through": 40, "behind": 0, "failing_since": None},
+    "behind": {"target": "redis://:***@hub:6379/0", "state": "ok", "error": None,
+               "sent_through": 40, "behind": 3, "failing_since": None},
+    "failing": {"target": "redis://:***@hub:6379/0", "state": "failing",
+                "error": "wrong password or user refused by Redis", "sent_through": 40,
+                "behind": 1, "failing_since": None},
+}  # fmt: skip
+
+
+async def test_replication_has_its_own_line_and_an_alarm_only_while_failing(page: Page) -> None:
+    got = await call(
+        page,
+        """const out = {};
+        for (const [key, replication] of Object.entries(arg.cases)) {
+          const box = document.createElement('div');
+          r.renderRooms(box, [r.roomView('main', {...arg.room, replication}, 't')]);
+          const card = box.querySelector('.room');
+          const alarm = card.querySelector('.replication-alarm');
+          const line = card.querySelector('dd.replication');
+          out[key] = {alarm: alarm.hidden ? null : alarm.textContent,
+                      state: card.dataset.replication, line: line.hidden ? null : line.textContent,
+                      label: !line.previousElementSibling.hidden};
+        }
+        return out;""",
+        {"room": ROOM, "cases": REPLICATION_CASES},
+    )
+    assert got["off"] == {"alarm": None, "state": "off", "line": None, "label": False}
+    assert got["ok"] == {"alarm": None, "state": "ok", "label": True,
+                         "line": "to redis://:***@hub:6379/0 · up to date"}  # fmt: skip
+    assert got["behind"]["line"] == "to redis://:***@hub:6379/0 · 3 captions to send"
+    assert got["failing"]["state"] == "failing"
+    assert got["failing"]["alarm"] == (
+        "REPLICATION FAILING — wrong password or user refused by Redis "
+        "(redis://:***@hub:6379/0): 1 caption not copied yet (kept on the Pi, sent in order "
+        "when it answers). Captions in the room are not affected."
+    )
+    assert got["failing"]["line"] == (
+        "FAILING to redis://:***@hub:6379/0: wrong password or user refused by Redis"
+    )
+
+
+GLOSSARY_CASES: dict[str, Any] = {
+    "ready": {
+        "recognizer": {
+            "vocabulary": "glossary",
+            "languages": {
+                "it-IT": {"state": "empty", "phrases": 0, "dropped": []},
+                "en-US": {
+                    "state": "ready",
+                    "phrases": 41,
+                    "dropped": [{"phrase": "C++", "reason": "'+' is not allowed"}],
+                },
+            },
+        },
+        "translator": {"terminology": "glossary", "state": "ready", "terms": 38},
+    },
+    "failed": {
+        "recognizer": {
+            "vocabulary": "glossary",
+            "languages": {"en-US": {"state": "pending", "phrases": 2, "dropped": []}},
+        },
+        "translator": {
+            "terminology": "glossary",
+            "state": "failed",
+            "reason": "Amazon Translate: <b>AccessDeniedException</b>",
+        },
+    },
+    "configured": {
+        "recognizer": {"vocabulary": "configured", "names": ["conf-2026-names"]},
+        "translator": {"terminology": "glossary", "state": "none", "terms": 0},
+    },
+    "none": None,
+}
+
+
+async def test_the_glossary_line_shows_the_vocabulary_and_terminology(page: Page) -> None:
+    got = await call(
+        page,
+        """const out = {};
+        for (const [key, cloud_glossary] of Object.entries(arg.cases)) {
+          const box = document.createElement('div');
+          r.renderRooms(box, [r.roomView('main', {...arg.room, cloud_glossary}, 't')]);
+          const dd = box.querySelector('dd.glossary');
+          out[key] = {text: dd.textContent, hidden: dd.hidden, problem: dd.dataset.problem,
+                      bold: dd.querySelectorAll('b').length};
+        }
+        return out;""",
+        {"room": ROOM, "cases": GLOSSARY_CASES},
+    )
+    assert got["ready"] == {
+        "text": "vocabulary en-US ready (41 phrases, 1 left out) · terminology ready (38 terms)",
+        "hidden": False,
+        "problem": "false",
+        "bold": 0,
+    }
+    assert got["failed"]["text"] == (
+        "⚠ terminology failed: Amazon Translate: <b>AccessDeniedException</b> · "
+        "vocabulary en-US pending (2 phrases)"
+    )
+    assert (got["failed"]["problem"], got["failed"]["bold"]) == ("true", 0)
+    assert got["configured"]["text"] == "vocabulary conf-2026-names (configured)"
+    assert (got["none"]["text"], got["none"]["hidden"]) == ("", True)

@@ -28,7 +28,13 @@ import botocore.exceptions  # type: ignore[import-untyped]
 import botocore.loaders  # type: ignore[import-untyped]
 import botocore.session  # type: ignore[import-untyped]
 
-from edge_server.engines.aws.errors import CredentialsError, no_region
+from edge_server.engines.aws.errors import (
+    CloudEngineError,
+    CredentialsError,
+    no_region,
+    service_error,
+    transport_error,
+)
 from edge_server.engines.aws.target import (
     AwsTarget,
     check_region,
@@ -129,3 +135,14 @@ def boto3_client(
         ),
     )
     return client, target
+
+
+def boto3_error(exc: BaseException, service: str) -> CloudEngineError:
+    """The :class:`CloudEngineError` for anything a boto3 client raised."""
+    if isinstance(exc, CloudEngineError):
+        return exc
+    if isinstance(exc, botocore.exceptions.ClientError):
+        error = exc.response.get("Error", {})
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return service_error(service, error.get("Code"), status, str(error.get("Message", "")))
+    return transport_error(service, type(exc).__name__, str(exc))

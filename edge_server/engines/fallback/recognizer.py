@@ -14,18 +14,21 @@ import collections
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from edge_server.contract.audio_format import BYTES_PER_SECOND, DEFAULT_MAX_FRAME_BYTES
 from edge_server.core.engine_api import (
     HEALTHY,
     EngineError,
+    GlossaryUser,
     Hypothesis,
     Recognizer,
     RecognizerHealth,
     RecognizerStream,
 )
+from edge_server.core.glossary import Glossary
 from edge_server.core.wall_time import utc_now
 from edge_server.engines.fallback.policy import (
     FallbackPolicy,
@@ -94,6 +97,21 @@ class FallbackRecognizer:
         """Log a switch and keep it for /healthz."""
         self.switches.append({"at": utc_now("seconds"), "to": to, "reason": reason})
         log.warning("%s: captions now from %s (%s)", self.label, to, reason)
+
+    def use_glossary(self, glossary: Glossary, languages: Sequence[str]) -> None:
+        """Hand the glossary to both engines (those that use it themselves)."""
+        for engine in (self.primary, self.fallback):
+            if isinstance(engine, GlossaryUser):
+                engine.use_glossary(glossary, languages)
+
+    def glossary_status(self) -> Mapping[str, Any] | None:
+        """The primary's (the cloud engine's custom vocabularies), else the fallback's."""
+        for engine in (self.primary, self.fallback):
+            if isinstance(engine, GlossaryUser):
+                status = engine.glossary_status()
+                if status is not None:
+                    return status
+        return None
 
     async def open_stream(self, language: str) -> FallbackStream:
         """A stream that starts on the primary (or wherever the policy says the room is)."""

@@ -9,6 +9,9 @@ Only its decisions are used: once it says speech began, the decoder gets the fra
 since then, and from there each frame as it arrives, so partials show words about 0.27 s
 sooner. When it says speech ended, the decoder has also seen the window of silence after the
 end, which it needs to settle the last word anyway.
+
+The room's glossary (:meth:`StreamingDecoder.set_glossary`) adds its written words to every
+decoder's dictionary and language model, with a boosted probability (see :mod:`.vocabulary`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,12 @@ from typing import Any
 from pocketsphinx import Decoder, Endpointer
 
 from edge_server.engines.pocketsphinx.search import SearchProfile, ladder_for
+from edge_server.engines.pocketsphinx.vocabulary import (
+    EngineWord,
+    VocabularyPlan,
+    WrittenForm,
+    plan_vocabulary,
+)
 from edge_server.engines.pocketsphinx.worker_protocol import DecoderOptions
 
 
@@ -34,6 +43,9 @@ class StreamingDecoder:
         self.options = options or DecoderOptions()
         self.ladder: tuple[SearchProfile, ...] = ladder_for(self.options.search)
         self._decoders: dict[int, Decoder] = {}
+        self.vocabulary = VocabularyPlan()
+        """The glossary words every decoder has (:meth:`set_glossary`)."""
+        self._wanted_forms: tuple[WrittenForm, ...] | None = None
         self.step = 0
         self._wanted_step = 0
         self._decoder = self._decoder_for(0)
@@ -59,8 +71,49 @@ class StreamingDecoder:
         decoder = self._decoders.get(step)
         if decoder is None:
             decoder = Decoder(loglevel="ERROR", **self.ladder[step].settings)
+            self._teach(decoder, self.vocabulary.added)
             self._decoders[step] = decoder
         return decoder
+
+    def _teach(self, decoder: Decoder, words: tuple[EngineWord, ...]) -> None:
+        """Add ``words`` to ``decoder``: first to its language model with the boosted weight
+        (``Decoder.add_word`` would add them with an average one, and a word cannot be
+        re-weighted once there), then to its dictionary, rebuilding the search once."""
+        if not words:
+            return
+        lm = decoder.get_lm()
+        for entry in words:
+            lm.add_word(entry.word, self.options.glossary_weight)
+        for index, entry in enumerate(words):
+            decoder.add_word(entry.word, entry.phones, index == len(words) - 1)
+
+    def set_glossary(self, forms: tuple[WrittenForm, ...]) -> list[dict[str, Any]]:
+        """Use the glossary ``forms`` from the next utterance on (at once between utterances).
+
+        Returns the ``glossary`` event when it applied at once, else nothing (it comes with
+        the first audio after the current utterance's final)."""
+        self._wanted_forms = forms
+        return [] if self._in_utterance else self._apply_glossary()
+
+    def _apply_glossary(self) -> list[dict[str, Any]]:
+        forms, self._wanted_forms = self._wanted_forms, None
+        if forms is None:
+            return []
+        old = {w.word for w in self.vocabulary.added}
+        lookup = self._decoder.lookup_word
+        # Against the model's own dictionary: the words added before do not count as known.
+        plan = plan_vocabulary(forms, lambda word: None if word in old else lookup(word))
+        new = [w for w in plan.added if w.word not in old]
+        if old <= {w.word for w in plan.added}:
+            for decoder in self._decoders.values():
+                self._teach(decoder, tuple(new))  # only words to add: in place
+            self.vocabulary = plan
+        else:
+            # A word cannot be taken out of a decoder: make the one in use again.
+            self.vocabulary = plan
+            self._decoders.clear()
+            self._decoder = self._decoder_for(self.step)
+        return [{"t": "glossary", **plan.summary()}]
 
     def request_step(self, step: int) -> list[dict[str, Any]]:
         """Use ladder step ``step`` from the next utterance on (at once between utterances).
@@ -69,6 +122,10 @@ class StreamingDecoder:
         first audio after the current utterance's final)."""
         self._wanted_step = max(0, min(step, len(self.ladder) - 1))
         return [] if self._in_utterance else self._apply_step()
+
+    def _between_utterances(self) -> list[dict[str, Any]]:
+        """What was asked for during an utterance: a speed step, a glossary."""
+        return self._apply_step() + self._apply_glossary()
 
     def _apply_step(self) -> list[dict[str, Any]]:
         if self._wanted_step == self.step:
@@ -104,7 +161,7 @@ class StreamingDecoder:
         """Feed audio; return the partial and final events it produced."""
         # A step asked for during an utterance applies here, after that utterance's final
         # went out (making a decoder the first time costs about 0.3 s of CPU).
-        events: list[dict[str, Any]] = [] if self._in_utterance else self._apply_step()
+        events: list[dict[str, Any]] = [] if self._in_utterance else self._between_utterances()
         data = self._pending + pcm
         size = self.frame_bytes
         whole = len(data) - len(data) % size

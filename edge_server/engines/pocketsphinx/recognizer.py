@@ -14,6 +14,10 @@ use and whether the room is behind even at the fastest step are in :meth:`health
 pocketsphinx writes lowercase words without punctuation; its hypotheses leave here in sentence
 case (:mod:`edge_server.core.sentence_case`), so screens, the transcript and every export show
 the same text.
+
+The room's glossary (:meth:`PocketsphinxRecognizer.use_glossary`) goes to the worker when it
+starts and whenever it changes; the worker teaches its words to the decoder (see
+:mod:`.vocabulary`) and says what it did, which is logged.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ import json
 import logging
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
 
 from edge_server.core.engine_api import (
     HEALTHY,
@@ -34,11 +39,14 @@ from edge_server.core.engine_api import (
     RecognizerHealth,
     UnsupportedLanguage,
 )
+from edge_server.core.glossary import Glossary
 from edge_server.core.latency import ArrivalClock
 from edge_server.core.pace import PaceGovernor, PaceRules
 from edge_server.core.sentence_case import sentence_case
 from edge_server.engines.pocketsphinx.search import ladder_for
+from edge_server.engines.pocketsphinx.vocabulary import WrittenForm, forms_to_json, written_forms
 from edge_server.engines.pocketsphinx.worker_protocol import (
+    MAX_PAYLOAD,
     Command,
     DecoderOptions,
     decode_event,
@@ -160,8 +168,8 @@ class PocketsphinxStream:
                 arrived = self._arrivals.arrival_of(float(event["at"]))  # type: ignore[arg-type]
                 if arrived is not None:
                     self._owner.observe_lag(time.monotonic() - arrived)
-            elif kind == "step":
-                self._owner.step_applied(int(event["step"]), str(event.get("name")))  # type: ignore[call-overload]
+            elif kind in ("step", "glossary"):
+                self._owner.worker_event(event)
             elif kind in ("partial", "final"):
                 yield Hypothesis(
                     text=sentence_case(str(event["text"]), final=kind == "final"),
@@ -186,6 +194,45 @@ class PocketsphinxRecognizer:
         self._ladder = ladder_for(self._options.search)
         self._pace = PaceGovernor(len(self._ladder), pace)
         self._search = self._ladder[0].name
+        self._glossary: tuple[WrittenForm, ...] = ()
+
+    def use_glossary(self, glossary: Glossary, languages: Sequence[str] = ()) -> None:
+        """Teach the worker ``glossary``'s words (now if it runs, else when it starts); the
+        same glossary again is not resent. ``languages`` does not matter: en-US only."""
+        forms = written_forms(glossary)
+        if forms == self._glossary:
+            return
+        self._glossary = forms
+        if self._worker is not None and self._worker.alive:
+            self._send_glossary(self._worker)
+
+    def glossary_status(self) -> Mapping[str, Any] | None:
+        """None: what the worker did with the glossary is in the log (the status page's
+        glossary line is about the cloud engines)."""
+        return None
+
+    def _send_glossary(self, worker: _Worker) -> None:
+        payload = json.dumps(forms_to_json(self._glossary)).encode()
+        if len(payload) > MAX_PAYLOAD:  # 5000 entries of 200 characters: not sent, said so
+            log.error(
+                "%s: the glossary is too large for the offline recognizer (%d bytes, at most "
+                "%d); it is applied to finals only", self._label, len(payload), MAX_PAYLOAD,
+            )  # fmt: skip
+            return
+        worker.send_nowait(Command.GLOSSARY, payload)
+
+    def worker_event(self, event: dict[str, object]) -> None:
+        """A ``step`` or ``glossary`` event from the worker."""
+        if event["t"] == "step":
+            self.step_applied(int(event["step"]), str(event.get("name")))  # type: ignore[call-overload]
+        elif "error" in event:
+            log.error("%s: the offline recognizer refused the glossary: %s", self._label, event)
+        else:
+            log.info(
+                "%s: offline recognizer glossary: %s words added, already known %s, "
+                "without a pronunciation %s",
+                self._label, event.get("added"), event.get("known"), event.get("unpronounceable"),
+            )  # fmt: skip
 
     def observe_lag(self, lag_s: float) -> None:
         """One lag reading from the worker: maybe ask it for another speed step."""
@@ -222,9 +269,14 @@ class PocketsphinxRecognizer:
         if self._worker is None or not self._worker.alive:
             self._worker = await _Worker.start(self._label, self._options)
             self._search = self._ladder[0].name
+            if self._glossary:
+                self._send_glossary(self._worker)
         worker = self._worker
         await worker.send(Command.START)
         event = await worker.read_event()
+        while event.get("t") in ("glossary", "step"):  # answers to what came between streams
+            self.worker_event(event)
+            event = await worker.read_event()
         if event.get("t") != "started":
             raise EngineError(f"recognizer worker answered {event} to START")
         # A new worker starts on step 0; tell it where the room is.

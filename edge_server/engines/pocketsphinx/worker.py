@@ -15,6 +15,7 @@ import sys
 from typing import BinaryIO
 
 from edge_server.engines.pocketsphinx.decoder import StreamingDecoder
+from edge_server.engines.pocketsphinx.vocabulary import forms_from_json
 from edge_server.engines.pocketsphinx.worker_protocol import (
     HEADER,
     Command,
@@ -66,6 +67,14 @@ def serve(stdin: BinaryIO, stdout: BinaryIO, options: DecoderOptions) -> None:
                 emit(event)
         elif command is Command.STEP:
             for event in decoder.request_step(int(json.loads(payload)["step"])):
+                emit(event)
+        elif command is Command.GLOSSARY:
+            try:
+                forms = forms_from_json(json.loads(payload))
+            except ValueError as exc:  # the decoder goes on with the glossary it has
+                emit({"t": "glossary", "error": str(exc)})
+                continue
+            for event in decoder.set_glossary(forms):
                 emit(event)
         elif command is Command.FINISH:
             for event in decoder.finish():

@@ -3,7 +3,9 @@
 Server to worker: binary records, a 1-byte kind and a 4-byte big-endian length, then the
 payload. Worker to server: one JSON object per line, ``t`` naming it: ``ready``, ``started``,
 ``partial`` and ``final`` (``text``, ``start``, ``end``: seconds of the stream), ``progress``
-(``at``: how far it has decoded), ``step`` (a speed step applied), ``finished``, ``error``.
+(``at``: how far it has decoded), ``step`` (a speed step applied), ``glossary`` (a glossary
+applied: ``added``, ``known``, ``unpronounceable``, see :mod:`.vocabulary`), ``finished``,
+``error``.
 Pure code, no I/O.
 """
 
@@ -36,6 +38,10 @@ class DecoderOptions:
     progress_interval_s: float = 0.5
     """Audio between two ``progress`` events (how far the worker has decoded), so the server
     can measure the worker's lag in silence too."""
+    glossary_weight: float = 3000.0
+    """How much likelier than an average word a glossary word is made (its unigram
+    probability is this times 1 / the vocabulary's size; see :mod:`.vocabulary`). Chosen on
+    the training clips of ``python -m bench --only glossary_wer``; docs/glossary.md."""
 
 
 HEADER = struct.Struct(">cI")
@@ -51,6 +57,10 @@ class Command(enum.Enum):
     """Audio for the current stream; payload: s16le PCM."""
     FINISH = b"F"
     """End the current stream: finalize, then answer ``{"t": "finished"}``."""
+    GLOSSARY = b"G"
+    """The room's glossary; payload: JSON list of ``{"written": ..., "heard": [...]}`` (see
+    :func:`.vocabulary.forms_to_json`). Applied between utterances; the worker answers
+    ``{"t": "glossary", "added": n, "known": [...], "unpronounceable": [...]}``."""
     STEP = b"P"
     """Use another step of the speed ladder from the next utterance on; payload: JSON
     ``{"step": n}``. The worker answers ``{"t": "step", "step": n, "name": ...}`` once it

@@ -61,6 +61,8 @@ class Leg:
         self.audio_bytes = 0
         self.last_result_final: bool | None = None
         self.ended_by_us = False
+        self.vocabulary_names: tuple[str, ...] = ()
+        """The custom vocabularies this service stream was opened with."""
         self.error: CloudEngineError | None = None
         self.done = False
         self.items: asyncio.Queue[LegItem] = asyncio.Queue()

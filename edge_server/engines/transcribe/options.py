@@ -37,6 +37,9 @@ class TranscribeOptions:
     vocabulary_names: tuple[str, ...] = ()
     """Custom vocabularies by name: at most one for a fixed language; with identification at
     most one per language (Transcribe uses the one of the identified language)."""
+    glossary_vocabulary: bool = True
+    """Without ``vocabulary_names``: build a custom vocabulary per language from the room's
+    glossary (:mod:`.vocabulary`) and use it once READY."""
     vocabulary_filter_names: tuple[str, ...] = ()
     """Vocabulary filters by name, with the same rule as ``vocabulary_names``."""
     vocabulary_filter_method: FilterMethod = "mask"
@@ -141,8 +144,11 @@ def plan_stream(options: TranscribeOptions, language: str) -> StreamPlan:
     return StreamPlan(language)
 
 
-def request_arguments(options: TranscribeOptions, plan: StreamPlan) -> dict[str, object]:
-    """Keyword arguments of ``start_stream_transcription`` for one stream."""
+def request_arguments(
+    options: TranscribeOptions, plan: StreamPlan, vocabularies: tuple[str, ...] | None = None
+) -> dict[str, object]:
+    """Keyword arguments of ``start_stream_transcription`` for one stream; ``vocabularies``
+    replaces the configured ``vocabulary_names`` (the ones built from the glossary)."""
     args: dict[str, object] = {"media_sample_rate_hz": 16000, "media_encoding": "pcm"}
     if plan.language is not None:
         args["language_code"] = plan.language
@@ -155,7 +161,9 @@ def request_arguments(options: TranscribeOptions, plan: StreamPlan) -> dict[str,
     if options.partial_stabilization:
         args["enable_partial_results_stabilization"] = True
         args["partial_results_stability"] = options.stability
-    vocabularies, filters = options.vocabulary_names, options.vocabulary_filter_names
+    filters = options.vocabulary_filter_names
+    if vocabularies is None:
+        vocabularies = options.vocabulary_names
     if plan.language is not None:
         if vocabularies:
             args["vocabulary_name"] = vocabularies[0]
@@ -169,3 +177,8 @@ def request_arguments(options: TranscribeOptions, plan: StreamPlan) -> dict[str,
     if filters:
         args["vocab_filter_method"] = options.vocabulary_filter_method
     return args
+
+
+def plan_languages(plan: StreamPlan) -> tuple[str, ...]:
+    """The languages a stream may hear: its fixed one, or the identification options."""
+    return (plan.language,) if plan.language is not None else plan.language_options

@@ -14,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from edge_server.core.engine_api import HEALTHY, RecognizerHealth
+from edge_server.core.glossary import Glossary
 from edge_server.engines.aws.config import new_session, resolve_target
 from edge_server.engines.aws.errors import timeout_error
+from edge_server.engines.aws.vocabulary_content import glossary_phrases
 from edge_server.engines.transcribe.body import WaitingBody
 from edge_server.engines.transcribe.client import (
     ENDPOINT_PREFIX,
@@ -33,12 +35,14 @@ from edge_server.engines.transcribe.leg import BYTES_PER_SECOND, Leg
 from edge_server.engines.transcribe.options import (
     StreamPlan,
     TranscribeOptions,
+    plan_languages,
     plan_stream,
     request_arguments,
     supported_languages,
 )
 from edge_server.engines.transcribe.results import ResultConverter
 from edge_server.engines.transcribe.stream import TranscribeStream
+from edge_server.engines.transcribe.vocabulary import VocabularyKeeper
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +69,15 @@ class TranscribeRecognizer:
         label: str = "",
         session: Any = None,
         environ: Mapping[str, str] | None = None,
+        vocabularies: VocabularyKeeper | None = None,
     ) -> None:
         """``session``: a botocore session (default: a new one over the standard config);
-        ``environ``: the environment to read AWS_* variables from (default: os.environ)."""
+        ``environ``: the environment to read AWS_* variables from (default: os.environ);
+        ``vocabularies``: builds the custom vocabularies from the room's glossary (used when
+        no ``vocabulary_names`` are configured and ``glossary_vocabulary`` is on)."""
         self.options = options
+        use_keeper = options.glossary_vocabulary and not options.vocabulary_names
+        self.vocabularies = vocabularies if use_keeper else None
         self._label = label
         self._session = session
         self._environ = environ
@@ -95,10 +104,36 @@ class TranscribeRecognizer:
         Raises UnsupportedLanguage, or a CloudEngineError (see ``retryable``).
         """
         plan = plan_stream(self.options, language)
+        if self.vocabularies is not None:
+            for spoken in plan_languages(plan):
+                self.vocabularies.want(spoken)
         stream = TranscribeStream(self, plan)
         await stream.start()
         self._streams.add(stream)
         return stream
+
+    def use_glossary(self, glossary: Glossary, languages: Sequence[str]) -> None:
+        """Build (in the background) a custom vocabulary per spoken language from
+        ``glossary``; streams use it once READY (see :mod:`.vocabulary`)."""
+        if self.vocabularies is not None:
+            spoken = self.options.languages or tuple(languages[:1])
+            self.vocabularies.use(glossary_phrases(glossary), spoken)
+
+    def glossary_status(self) -> dict[str, Any] | None:
+        """The custom vocabularies: configured by name, or built from the glossary per
+        language (state ``pending``, ``ready``, ``failed`` with the reason, or ``empty``)."""
+        if self.options.vocabulary_names:
+            return {"vocabulary": "configured", "names": list(self.options.vocabulary_names)}
+        if self.vocabularies is None:
+            return None
+        return {"vocabulary": "glossary", "languages": self.vocabularies.status()}
+
+    def vocabulary_names(self, plan: StreamPlan) -> tuple[str, ...]:
+        """The custom vocabularies a stream of ``plan`` uses if opened now."""
+        if self.vocabularies is None:
+            return self.options.vocabulary_names
+        names = (self.vocabularies.ready_name(spoken) for spoken in plan_languages(plan))
+        return tuple(name for name in names if name)
 
     def _build_client(self) -> TranscribeClient:
         options = self.options
@@ -137,10 +172,12 @@ class TranscribeRecognizer:
         client = await self._ensure_client()
         body = WaitingBody(self.options.body_wait_s, runtime_fd=client.runtime_fd)
         timeout = self.options.open_timeout_s
+        vocabularies = self.vocabulary_names(plan)
+        arguments = request_arguments(self.options, plan, vocabularies)
         # The start runs as its own task and is shielded: cancelling it would cancel futures
         # the C runtime completes later (it then raises in its own thread). A start abandoned
         # after a timeout is left to finish and its stream is ended.
-        start = asyncio.ensure_future(client.start(body, request_arguments(self.options, plan)))
+        start = asyncio.ensure_future(client.start(body, arguments))
         self._starts.add(start)
         start.add_done_callback(self._starts.discard)
         try:
@@ -161,13 +198,14 @@ class TranscribeRecognizer:
             raise error from None
         self.streams_opened += 1
         log.info(
-            "%sTranscribe stream %d opened at %s (%s)",
+            "%sTranscribe stream %d opened at %s (%s, vocabulary %s)",
             f"{self._label}: " if self._label else "",
             self.streams_opened,
             client.endpoint,
             plan.language or "identify " + ",".join(plan.language_options),
+            ",".join(vocabularies) or "none",
         )
-        return Leg(
+        leg = Leg(
             sdk_stream,
             body,
             ResultConverter(offset_s, plan.fallback_language),
@@ -175,6 +213,8 @@ class TranscribeRecognizer:
             stall_timeout_s=self.options.stall_timeout_s,
             drop_connection=self._drop_connection,
         )
+        leg.vocabulary_names = vocabularies
+        return leg
 
     def health(self) -> RecognizerHealth:
         """Nothing to report: failures reach the room as stream errors."""
@@ -192,6 +232,8 @@ class TranscribeRecognizer:
             await stream.wait_closed(CLOSE_GRACE_S)
         for start in list(self._starts):  # given up after a timeout, still connecting
             start.cancel()  # safe: the connect is awaited through crt_bridge
+        if self.vocabularies is not None:
+            await self.vocabularies.close()
 
 
 __all__ = ["BYTES_PER_SECOND", "TranscribeRecognizer", "TranscribeStream"]

@@ -1,5 +1,8 @@
 """When to replace a Transcribe stream before its 4-hour limit. Pure.
 
+A stream is also replaced at the next pause (never forced) when a custom vocabulary built from
+the glossary became READY after it opened, so the vocabulary is used within a sentence or two.
+
 A stream older than ``rotate_after_s`` is replaced at the next pause: right after a final
 result (nothing is in flight), or after a stretch of quiet audio. If no pause comes within
 ``max_wait_s``, it is replaced anyway, well before the service would cut it mid-sentence.
@@ -23,6 +26,7 @@ class RotationReason(enum.Enum):
     AFTER_FINAL = "after a final"
     SILENCE = "in a silence"
     FORCED = "no pause came"
+    VOCABULARY = "for a new custom vocabulary"
 
 
 @dataclass(frozen=True)
@@ -46,11 +50,16 @@ class StreamAge:
     """Whether its latest result was a final (None: no result yet)."""
     trailing_silence_s: float
     """Quiet audio at the end of what was sent."""
+    vocabulary_changed: bool = False
+    """A custom vocabulary became READY since the stream opened: switch at the next pause."""
 
 
 def rotation_due(policy: RotationPolicy, age: StreamAge) -> RotationReason | None:
     """Whether to replace the stream before sending the next audio, and why."""
     elapsed = max(age.wall_s, age.audio_s)
+    paused = bool(age.last_result_final) or age.trailing_silence_s >= policy.pause_silence_s
+    if age.vocabulary_changed and paused:
+        return RotationReason.VOCABULARY
     if elapsed < policy.rotate_after_s:
         return None
     if age.last_result_final:

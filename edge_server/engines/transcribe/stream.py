@@ -42,6 +42,10 @@ class LegSource(Protocol):
         """Open one service stream whose times start at ``offset_s``."""
         ...
 
+    def vocabulary_names(self, plan: StreamPlan) -> tuple[str, ...]:
+        """The custom vocabularies a service stream of ``plan`` opened now would use."""
+        ...
+
 
 class TranscribeStream:
     """One audio connection's stream: a chain of service streams, rotated at pauses."""
@@ -91,6 +95,8 @@ class TranscribeStream:
             audio_s=leg.audio_s,
             last_result_final=leg.last_result_final,
             trailing_silence_s=self._silence.trailing_s,
+            vocabulary_changed=self._recognizer.vocabulary_names(self._plan)
+            != leg.vocabulary_names,
         )
         self._silence.update(pcm)
         reason = rotation_due(self._policy, age)

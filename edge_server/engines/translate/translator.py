@@ -18,15 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import botocore.exceptions  # type: ignore[import-untyped]
-
-from edge_server.engines.aws.config import boto3_client, new_session
-from edge_server.engines.aws.errors import (
-    CloudEngineError,
-    service_error,
-    timeout_error,
-    transport_error,
-)
+from edge_server.core.glossary import Glossary
+from edge_server.engines.aws.config import boto3_client, boto3_error, new_session
+from edge_server.engines.aws.errors import CloudEngineError, timeout_error
+from edge_server.engines.translate.terminology import TerminologyKeeper
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +50,11 @@ class TranslateOptions:
     region: str | None = None
     """AWS region; None: ``AWS_REGION``, ``AWS_DEFAULT_REGION`` or the profile's region."""
     terminology_names: tuple[str, ...] = ()
-    """Custom terminologies (by name) applied to every call: names and jargon."""
+    """Custom terminologies (by name) applied to every call: names and jargon. Translate
+    applies one per call; when set, the glossary's terminology is not built."""
+    glossary_terminology: bool = True
+    """Without ``terminology_names``: import a custom terminology ``edge-<room>`` from the
+    room's glossary terms (:mod:`.terminology`) and name it in every call once imported."""
     timeout_s: float = 5.0
     """Longest wait for one translation; a later answer is dropped."""
     max_concurrency: int = 8
@@ -71,17 +70,13 @@ class TranslateOptions:
             raise ValueError("timeout_s must be positive")
         if not 1 <= self.max_concurrency <= 64:
             raise ValueError("max_concurrency must be within 1-64")
+        if len(self.terminology_names) > 1:
+            raise ValueError("Amazon Translate applies one custom terminology per request")
 
 
 def classify(exc: BaseException, service: str = SERVICE) -> CloudEngineError:
     """The CloudEngineError for anything boto3 raised."""
-    if isinstance(exc, CloudEngineError):
-        return exc
-    if isinstance(exc, botocore.exceptions.ClientError):
-        error = exc.response.get("Error", {})
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        return service_error(service, error.get("Code"), status, str(error.get("Message", "")))
-    return transport_error(service, type(exc).__name__, str(exc))
+    return boto3_error(exc, service)
 
 
 class TranslateTranslator:
@@ -95,9 +90,11 @@ class TranslateTranslator:
         *,
         session: Any = None,
         environ: Mapping[str, str] | None = None,
+        room: str = "",
     ) -> None:
-        """Creates the boto3 client. A configuration problem (no region, a region without
-        Translate) is kept and raised by :meth:`translate`, so the server still starts."""
+        """Creates the boto3 client; ``room`` names the glossary's terminology (none
+        without). A configuration problem (no region, a region without Translate) is kept and
+        raised by :meth:`translate`, so the server still starts."""
         self.options = options
         self._executor = ThreadPoolExecutor(options.max_concurrency, "translate")
         self._client: Any = None
@@ -124,6 +121,29 @@ class TranslateTranslator:
         except CloudEngineError as exc:
             self.config_error = exc
             log.error("%s", exc)
+        self.terminology: TerminologyKeeper | None = None
+        if room and options.glossary_terminology and not options.terminology_names:
+            self.terminology = TerminologyKeeper(room, self._require_client, self._executor)
+
+    def _require_client(self) -> Any:
+        if self._client is None:
+            raise self.config_error or CloudEngineError(f"{SERVICE}: no client", service=SERVICE)
+        return self._client
+
+    def use_glossary(self, glossary: Glossary, languages: Sequence[str]) -> None:
+        """Import (in the background) the custom terminology of the glossary's terms for the
+        room's ``languages``; every call names it once it is there."""
+        if self.terminology is not None:
+            codes = [translate_code(code) for code in languages]
+            self.terminology.use(glossary.terms, codes)
+
+    def glossary_status(self) -> dict[str, Any] | None:
+        """The custom terminology: configured by name, or built from the glossary."""
+        if self.options.terminology_names:
+            return {"terminology": "configured", "names": list(self.options.terminology_names)}
+        if self.terminology is None:
+            return None
+        return {"terminology": "glossary"} | self.terminology.status()
 
     async def translate(self, text: str, source: str, targets: Sequence[str]) -> dict[str, str]:
         """Translations of ``text`` for each target; a target that failed is absent.
@@ -140,7 +160,13 @@ class TranslateTranslator:
 
     async def _one(self, text: str, source: str, target: str) -> str | None:
         loop = asyncio.get_running_loop()
-        call = functools.partial(self._call, text, translate_code(source), translate_code(target))
+        terminologies = self.options.terminology_names
+        if not terminologies and self.terminology is not None:
+            ready = self.terminology.ready_name()
+            terminologies = (ready,) if ready else ()
+        call = functools.partial(
+            self._call, text, translate_code(source), translate_code(target), terminologies
+        )
         self.calls += 1
         self.characters += len(text)
         try:
@@ -157,17 +183,19 @@ class TranslateTranslator:
         log.warning("translation into %s failed: %s: %s", target, type(error).__name__, error)
         return None
 
-    def _call(self, text: str, source: str, target: str) -> str:
+    def _call(self, text: str, source: str, target: str, terminologies: tuple[str, ...]) -> str:
         arguments: dict[str, Any] = {
             "Text": text,
             "SourceLanguageCode": source,
             "TargetLanguageCode": target,
         }
-        if self.options.terminology_names:
-            arguments["TerminologyNames"] = list(self.options.terminology_names)
+        if terminologies:
+            arguments["TerminologyNames"] = list(terminologies)
         response = self._client.translate_text(**arguments)
         return str(response["TranslatedText"])
 
     async def close(self) -> None:
         """Stop the thread pool (calls in flight finish in the background)."""
+        if self.terminology is not None:
+            await self.terminology.close()
         self._executor.shutdown(wait=False, cancel_futures=True)

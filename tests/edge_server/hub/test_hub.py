@@ -137,6 +137,11 @@ async def test_hub_clients_receive_every_final_in_order_and_pages_exports_follow
     status, page = await get_text(f"{hub.http}/listen/main")
     assert status == 200
     assert "<html" in page.lower()
+    async with aiohttp.ClientSession() as session:
+        for path in ("/overlay/main", "/static/overlay-main.js", "/static/listener-main.js"):
+            async with session.get(f"{hub.http}{path}") as resp:
+                assert resp.status == 200, path
+                assert resp.headers["Cache-Control"] == "no-cache", path  # new files after upgrades
     status, svg = await get_text(f"{hub.http}/rooms/main/qr.svg")
     assert status == 200
     assert "<svg" in svg

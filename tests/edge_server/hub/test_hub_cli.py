@@ -1,5 +1,6 @@
 """``edge-server hub`` as a process: refused settings at start, and a Redis that refuses its
-password: a clear error in the log and on the overview, the password nowhere."""
+password or cannot be reached: a clear error in the log and on the overview, the password
+nowhere."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+
+import pytest
 
 from tests.helpers.redis_server import RedisServer, free_port
 
@@ -45,23 +48,30 @@ def _get(url: str, timeout: float = 30.0) -> str:
             time.sleep(0.2)
 
 
-def test_a_wrong_redis_password_is_a_clear_error_in_the_log_and_on_the_overview(
-    redis_server: RedisServer, tmp_path: Path
+@pytest.mark.parametrize("case", ["wrong password", "unreachable"])
+def test_a_bad_redis_at_start_is_a_clear_error_in_the_log_and_on_the_overview(
+    redis_server: RedisServer, tmp_path: Path, case: str
 ) -> None:
+    if case == "wrong password":
+        secret = "wrong-password-xyz"
+        url, reason = redis_server.url_with(secret), "wrong password or user refused by Redis"
+    else:
+        secret = "unreachable-pw-xyz"
+        url, reason = f"redis://:{secret}@127.0.0.1:{free_port()}/0", "cannot reach Redis"
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "edge_server.cli", "hub", "--host", "127.0.0.1", "--port",
          str(port)],
         stderr=subprocess.PIPE, text=True,
-        env=_env({"EDGE_SERVER_HUB_REDIS": redis_server.url_with("wrong-password-xyz")}),
+        env=_env({"EDGE_SERVER_HUB_REDIS": url}),
     )  # fmt: skip
     try:
         page = _get(f"http://127.0.0.1:{port}/")
         deadline = time.monotonic() + 30
-        while "wrong password" not in page and time.monotonic() < deadline:
+        while reason not in page and time.monotonic() < deadline:
             time.sleep(0.5)
             page = _get(f"http://127.0.0.1:{port}/")
-        assert "Redis: wrong password or user refused by Redis" in page
+        assert f"Redis: {reason}" in page
         assert "No rooms yet" in page
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
@@ -69,7 +79,7 @@ def test_a_wrong_redis_password_is_a_clear_error_in_the_log_and_on_the_overview(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert "cannot read the conference from Redis: wrong password" in err
+    assert f"cannot read the conference from Redis: {reason}" in err
     assert "redis://:***@127.0.0.1" in err
-    assert "wrong-password-xyz" not in err
-    assert "wrong-password-xyz" not in page
+    assert secret not in err
+    assert secret not in page

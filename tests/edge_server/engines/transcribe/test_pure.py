@@ -202,3 +202,33 @@ def test_silence_meter():
     assert meter.update(quiet) == pytest.approx(0.2)
     assert meter.update(loud) == 0.0
     assert meter.update(b"\0\0" * 800) == pytest.approx(0.05)
+
+
+@pytest.mark.parametrize(
+    ("last_final", "silence", "expected"),
+    [
+        (None, 0.0, None),
+        (False, 0.1, None),
+        (True, 0.0, RotationReason.VOCABULARY),
+        (False, 0.3, RotationReason.VOCABULARY),
+    ],
+)
+def test_a_new_vocabulary_rotates_a_young_stream_at_the_next_pause(last_final, silence, expected):
+    age = StreamAge(
+        wall_s=5.0,
+        audio_s=5.0,
+        last_result_final=last_final,
+        trailing_silence_s=silence,
+        vocabulary_changed=True,
+    )
+    assert rotation_due(POLICY, age) is expected
+
+
+def test_glossary_vocabularies_replace_the_configured_ones_in_the_request():
+    options = TranscribeOptions(languages=("en-US", "it-IT"))
+    plan = plan_stream(options, "auto")
+    args = request_arguments(options, plan, ("edge-main-en-US-abc",))
+    assert args["vocabulary_names"] == ["edge-main-en-US-abc"]
+    fixed = request_arguments(TranscribeOptions(), StreamPlan("en-US"), ("edge-main-en-US-abc",))
+    assert fixed["vocabulary_name"] == "edge-main-en-US-abc"
+    assert "vocabulary_name" not in request_arguments(TranscribeOptions(), StreamPlan("en-US"), ())

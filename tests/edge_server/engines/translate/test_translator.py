@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from edge_server.core.glossary import Glossary
 from edge_server.engines.aws.errors import EndpointError
 from edge_server.engines.translate.translator import (
     TranslateOptions,
@@ -18,7 +19,8 @@ from edge_server.engines.translate.translator import (
 )
 from tests.fakes.aws_env import ACCESS_KEY, isolate_aws
 from tests.fakes.tls import make_ca
-from tests.fakes.translate_fake import TARGET, TranslateFake
+from tests.fakes.translate_fake import TARGET, FakeTerminology, TranslateFake
+from tests.helpers.waiting import wait_until
 
 T = 10.0
 
@@ -56,7 +58,10 @@ def test_language_codes(code, expected):
 
 async def test_one_call_per_target_all_at_once(fake: TranslateFake):
     fake.delays = {"it": 0.4, "de": 0.4, "fr": 0.4}
-    engine = translator(fake, terminology_names=("speakers", "jargon"))
+    fake.terminologies["speakers"] = FakeTerminology(
+        "speakers", "", "MULTI", ["en", "it", "de", "fr"], [], "en,it,de,fr\n"
+    )
+    engine = translator(fake, terminology_names=("speakers",))
     started = time.monotonic()
     result = await asyncio.wait_for(
         engine.translate("Good morning everyone", "en-US", ["it", "de-DE", "fr"]), T
@@ -75,7 +80,7 @@ async def test_one_call_per_target_all_at_once(fake: TranslateFake):
         assert call.target_header == TARGET
         assert call.access_key == ACCESS_KEY
         assert call.body["SourceLanguageCode"] == "en"
-        assert call.body["TerminologyNames"] == ["speakers", "jargon"]
+        assert call.body["TerminologyNames"] == ["speakers"]
     starts = sorted(call.started for call in fake.calls)
     assert starts[-1] - starts[0] < 0.3
     assert engine.characters == 3 * len("Good morning everyone")
@@ -157,3 +162,46 @@ async def test_a_missing_region_is_reported_by_translate(monkeypatch, tmp_path):
     with pytest.raises(EndpointError, match="Amazon Translate is not available in region"):
         await asyncio.wait_for(elsewhere.translate("Hi", "en", ["it"]), T)
     await elsewhere.close()
+
+
+async def test_the_glossary_terminology_is_imported_once_and_keeps_names(fake: TranslateFake):
+    fake.words = {"it": {"Dashwood": "Lavalegno", "house": "casa"}}
+    glossary = Glossary.of({}, ["Dashwood", "Norland Park"])
+    engine = TranslateTranslator(
+        TranslateOptions(region="us-east-1", endpoint_url=fake.url), room="hall_a"
+    )
+    engine.use_glossary(glossary, ["en-US", "it"])
+    await wait_until(lambda: engine.terminology is not None and engine.terminology.available)
+    result = await asyncio.wait_for(engine.translate("the Dashwood house", "en-US", ["it"]), T)
+    assert result == {"it": "[it] the Dashwood casa"}
+    assert fake.calls[-1].body["TerminologyNames"] == ["edge-hall-a"]
+    imported = fake.terminologies["edge-hall-a"]
+    assert imported.csv_text == "en,it\nDashwood,Dashwood\nNorland Park,Norland Park\n"
+    assert imported.directionality == "MULTI"
+    status = engine.glossary_status()
+    assert status is not None
+    assert (status["state"], status["terms"], status["languages"]) == ("ready", 2, ["en", "it"])
+    await engine.close()
+
+    # The next start with the same glossary finds it imported: only GetTerminology is called.
+    again = TranslateTranslator(
+        TranslateOptions(region="us-east-1", endpoint_url=fake.url), room="hall_a"
+    )
+    again.use_glossary(glossary, ["en-US", "it"])
+    await wait_until(lambda: again.terminology is not None and again.terminology.available)
+    operations = [op for op, _ in fake.terminology_calls]
+    assert operations == ["GetTerminology", "ImportTerminology", "GetTerminology"]
+    await again.close()
+
+
+async def test_a_configured_terminology_wins_and_two_are_refused(fake: TranslateFake):
+    engine = TranslateTranslator(
+        TranslateOptions(region="us-east-1", endpoint_url=fake.url, terminology_names=("mine",)),
+        room="main",
+    )
+    engine.use_glossary(Glossary.of({}, ["Dashwood"]), ["en", "it"])
+    assert engine.terminology is None
+    assert engine.glossary_status() == {"terminology": "configured", "names": ["mine"]}
+    await engine.close()
+    with pytest.raises(ValueError, match="one custom terminology per request"):
+        TranslateOptions(terminology_names=("a", "b"))
