@@ -19,6 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.local_http import listen_locally
+
 VOICES: list[dict[str, Any]] = [
     {"Id": "Joanna", "Name": "Joanna", "Gender": "Female", "LanguageCode": "en-US",
      "LanguageName": "US English", "SupportedEngines": ["neural", "standard"]},
@@ -136,13 +138,7 @@ class PollyFake:
         app = web.Application()
         app.router.add_get("/v1/voices", self._voices)
         app.router.add_post("/v1/speech", self._speech)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None
-        self.port = int(server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        self._runner, self.port = await listen_locally(app)
         return self
 
     @property

@@ -25,6 +25,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.local_http import listen_locally
+
 PREFIX = "Transcribe."
 _NAME = re.compile(r"^[0-9a-zA-Z._-]{1,200}$")
 _ENGLISH = re.compile(r"^[A-Za-z'.-]+$")
@@ -157,13 +159,8 @@ class TranscribeControlFake:
         """Listen on an ephemeral port of 127.0.0.1."""
         app = web.Application()
         app.router.add_post("/", self._handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=2.0)  # keep-alive clients
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None
-        self.port = int(server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        # boto3 keeps its connections open: do not wait for them at cleanup.
+        self._runner, self.port = await listen_locally(app, shutdown_timeout=2.0)
         return self
 
     @property

@@ -28,6 +28,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.local_http import listen_locally
+
 PREFIX = "AWSShineFrontendService_20170701."
 TARGET = PREFIX + "TranslateText"
 
@@ -215,13 +217,7 @@ class TranslateFake:
         """Listen on an ephemeral port of 127.0.0.1."""
         app = web.Application()
         app.router.add_post("/", self._handle)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self.ssl_context)
-        await site.start()
-        server = site._server
-        assert server is not None
-        self.port = int(server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        self._runner, self.port = await listen_locally(app, ssl_context=self.ssl_context)
         return self
 
     @property
