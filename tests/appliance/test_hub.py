@@ -341,7 +341,13 @@ def test_installed_hub_serves_the_room_that_replicates_through_the_rendered_addr
     overview_url = f"http://127.0.0.1:{hub_port}/api/overview"
     try:
         with _serving(hub_argv, hub_smoke, "/tmp/hub-smoke", hub_env):
+            # Listening (READY=1) comes before the hub's first read of Redis ("not read yet").
+            deadline = time.monotonic() + 60
             empty = _get_json(overview_url, ADMIN_TOKEN)
+            while empty["hub"]["redis_error"] == "not read yet":  # type: ignore[index]
+                assert time.monotonic() < deadline, empty
+                time.sleep(0.5)
+                empty = _get_json(overview_url, ADMIN_TOKEN)
             assert empty["rooms"] == []
             assert empty["hub"]["redis_error"] in (None, "")  # type: ignore[index]
             with pytest.raises(urllib.error.HTTPError) as refused:
