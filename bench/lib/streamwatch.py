@@ -11,6 +11,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+BLOCK_MS = 1000
+"""Longest blocking read."""
+
 
 class StreamWatch:
     """Watches streams from their current end until :meth:`stop`."""
@@ -21,6 +24,7 @@ class StreamWatch:
         self.arrived: dict[str, dict[int, float]] = {k: {} for k in keys}
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        self._stopping = False
 
     async def start(self) -> StreamWatch:
         """Begin watching (returns once the first read is under way)."""
@@ -36,8 +40,8 @@ class StreamWatch:
                 newest: Any = await client.xrevrange(key, count=1)
                 last[key] = newest[0][0] if newest else b"0-0"
             self._ready.set()
-            while True:
-                answer: Any = await client.xread(last, block=1000)
+            while not self._stopping:
+                answer: Any = await client.xread(last, block=BLOCK_MS)
                 now = time.monotonic()
                 for key, entries in answer:
                     name = key.decode()
@@ -49,7 +53,14 @@ class StreamWatch:
             await client.aclose()
 
     async def stop(self) -> None:
-        """Stop watching."""
-        if self._task is not None:
+        """Stop watching: the loop ends after its current read (at most ``BLOCK_MS``). Not by
+        cancelling the read: a blocking command cancelled mid-read could leave redis-py's
+        connection waiting forever (seen once on Python 3.11 under load)."""
+        if self._task is None:
+            return
+        self._stopping = True
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), 10 * BLOCK_MS / 1000)
+        except TimeoutError:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
