@@ -15,6 +15,7 @@ from bench.parts import hub_relay
 from bench.procs.hublisten import Listener, tally
 from bench.report.doc import document
 from bench.report.table import table
+from tests.bench.made_up import MACHINE
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -93,16 +94,3 @@ async def test_a_tiny_real_run_delivers_every_final_in_order_and_reports_it() ->
     assert "| hub: >= 5,000 remote listeners, every final once and in order | 24 listeners" in doc
     row = next(line for line in doc.splitlines() if line.startswith("| hub: >= 5,000"))
     assert row.endswith("| missed |")  # 24 listeners are not the 5,000 of the target
-
-
-MACHINE = {
-    "cpu": "Test CPU",
-    "cores": 2,
-    "memory_gib": 4.0,
-    "kernel": "6.1",
-    "python": "3.13.0",
-    "arch": "x86_64",
-    "when": "2026-12-03T10:00:00+0000",
-    "loadavg_at_start": [0.5, 0.5, 0.5],
-    "cpu_pressure_avg10": 1.0,
-}

@@ -20,7 +20,10 @@ import asyncio
 import struct
 from collections.abc import AsyncIterator, Mapping, Sequence
 
+from websockets.asyncio.client import connect
+
 from edge_server.core.engine_api import HEALTHY, EngineError, Hypothesis, RecognizerHealth
+from tests.helpers.wire import open_audio, recv_json
 
 CHUNK_BYTES = 16000  # 0.5 s of 16 kHz s16le
 
@@ -174,3 +177,22 @@ class PrefixTranslator:
 
     async def translate(self, text: str, source: str, targets: Sequence[str]) -> Mapping[str, str]:
         return {t: f"{t} {text}" for t in targets}
+
+
+async def captions_normally(ws_base: str, room: str = "main") -> None:
+    """Three scripted words spoken to ``room`` of the server at ``ws_base`` (``ws://host:port``),
+    each its own sentence: three finals on a screen, in order."""
+    audio, _ = await open_audio(ws_base, room)
+    screen = await connect(f"{ws_base}/ws/captions/{room}?backlog=0", open_timeout=10)
+    await recv_json(screen)
+    for n in (1, 2, 3):
+        await audio.send(word_audio(n))
+        await audio.send(word_audio(0))
+    texts = []
+    while len(texts) < 3:
+        message = await recv_json(screen)
+        if message.get("type") == "final":
+            texts.append(message["text"])
+    assert texts == ["w1", "w2", "w3"]
+    await screen.close()
+    await audio.close()

@@ -10,12 +10,10 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, expect
-from websockets.asyncio.client import connect
 
 from tests.helpers.live_server import LiveServer, LiveServers, make_settings
 from tests.helpers.redis_server import RedisServer, free_port
-from tests.helpers.scripted_engine import ScriptedRecognizer, word_audio
-from tests.helpers.wire import open_audio, recv_json
+from tests.helpers.scripted_engine import ScriptedRecognizer, captions_normally
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 ADMIN = "admin-" + "R" * 20
@@ -27,24 +25,6 @@ async def start_room(live_server: LiveServers, state: Path, url: str) -> LiveSer
     return await live_server(
         settings, recognizer_factory=lambda name, r, s: ScriptedRecognizer("scripted")
     )
-
-
-async def captions_normally(live: LiveServer) -> None:
-    """Three sentences spoken, three finals on a screen, as without replication."""
-    audio, _ = await open_audio(live.ws, "main")
-    screen = await connect(f"{live.ws}/ws/captions/main?backlog=0", open_timeout=10)
-    await recv_json(screen)
-    for n in (1, 2, 3):
-        await audio.send(word_audio(n))
-        await audio.send(word_audio(0))
-    texts = []
-    while len(texts) < 3:
-        message = await recv_json(screen)
-        if message.get("type") == "final":
-            texts.append(message["text"])
-    assert texts == ["w1", "w2", "w3"]
-    await screen.close()
-    await audio.close()
 
 
 @pytest.mark.parametrize("case", ["wrong password", "unreachable"])
@@ -64,7 +44,7 @@ async def test_a_bad_redis_at_start_is_an_alarm_on_the_room_s_card_and_in_the_lo
         reason = "cannot reach Redis"
     caplog.set_level(logging.INFO)
     live = await start_room(live_server, tmp_path / "state", url)
-    await captions_normally(live)
+    await captions_normally(live.ws)
     context = await browser.new_context()
     page = await context.new_page()
     try:
@@ -89,7 +69,7 @@ async def test_a_replicating_room_says_so_without_an_alarm(
     tmp_path: Path, live_server: LiveServers, redis_server: RedisServer, browser: Browser
 ) -> None:
     live = await start_room(live_server, tmp_path / "state", redis_server.url)
-    await captions_normally(live)
+    await captions_normally(live.ws)
     context = await browser.new_context()
     page = await context.new_page()
     try:

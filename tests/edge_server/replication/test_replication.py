@@ -22,8 +22,13 @@ from edge_server.core.replication import (
 )
 from edge_server.core.settings import RoomSettings
 from tests.helpers.live_server import LiveServer, LiveServers, make_settings
-from tests.helpers.redis_server import RedisServer
-from tests.helpers.scripted_engine import PrefixTranslator, ScriptedRecognizer, word_audio
+from tests.helpers.redis_server import RedisServer, free_port
+from tests.helpers.scripted_engine import (
+    PrefixTranslator,
+    ScriptedRecognizer,
+    captions_normally,
+    word_audio,
+)
 from tests.helpers.tiny_disk import TinyDisk
 from tests.helpers.waiting import wait_for_async
 from tests.helpers.wire import open_audio, recv_json
@@ -212,22 +217,11 @@ async def test_a_bad_redis_at_start_is_a_clear_error_and_the_room_captions(
     url = (
         redis_server.url_with("not-the-password")
         if case == "wrong password"
-        else f"redis://:secret-pw@127.0.0.1:{_closed_port()}/0"
+        else f"redis://:secret-pw@127.0.0.1:{free_port()}/0"
     )
     caplog.set_level(logging.INFO)
     live = await start_room(live_server, tmp_path / "state", url)
-    ws, _ = await open_audio(live.ws, "main")
-    from websockets.asyncio.client import connect
-
-    screen = await connect(f"{live.ws}/ws/captions/main?backlog=0", open_timeout=10)
-    await recv_json(screen)
-    await speak(ws, 1, 3)
-    texts = []
-    while len(texts) < 3:
-        message = await recv_json(screen)
-        if message.get("type") == "final":
-            texts.append(message["text"])
-    assert texts == ["w1", "w2", "w3"]
+    await captions_normally(live.ws)
 
     async def failing() -> bool:
         return (await _healthz(live))["rooms"]["main"]["replication"]["state"] == "failing"
@@ -250,14 +244,6 @@ async def test_a_bad_redis_at_start_is_a_clear_error_and_the_room_captions(
     async with aiohttp.ClientSession() as session, session.get(f"{live.http}/api/status") as r:
         errors = (await r.json())["rooms"]["main"]["errors"]
     assert any("replication failing" in str(e) for e in errors)
-    await screen.close()
-    await ws.close()
-
-
-def _closed_port() -> int:
-    from tests.helpers.redis_server import free_port
-
-    return free_port()
 
 
 async def test_finals_the_disk_refused_are_replicated_in_their_place_and_once(
